@@ -1,0 +1,1 @@
+"""deploylog: the Odoo deployment execution log as a pytest suite."""

@@ -1,0 +1,5 @@
+import sys
+
+from deploylog.cli import main
+
+sys.exit(main())

@@ -1,0 +1,337 @@
+"""Database items of the log (P.6, 0.1-0.4, 4.1, 4.5-4.7, 5.1-5.4): figure -> verdict.
+
+Each function reads figures through the session Snapshot and returns a
+CheckResult whose evidence is what the template asks to paste, plus the SQL
+that actually ran.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from deploylog import baseline as baseline_mod
+from deploylog import fingerprint, odoo
+from deploylog.db import Snapshot
+from deploylog.errors import DeploylogError
+from deploylog.result import CheckResult, not_applicable, verdict
+
+MAX_IDS_SHOWN = 20
+
+
+def _table(rows: dict[str, Any], header: tuple[str, str]) -> str:
+    width = max([len(header[0]), *(len(str(k)) for k in rows)])
+    lines = [f"{header[0]:<{width}} | {header[1]}", f"{'-' * width}-+-{'-' * len(header[1])}"]
+    lines += [f"{k!s:<{width}} | {v}" for k, v in rows.items()]
+    return "\n".join(lines)
+
+
+def payment_state_distribution(snap: Snapshot, spec: Any) -> CheckResult:
+    """0.1: posted payments > threshold, posted invoices > threshold, no NULL approval_state."""
+    pay = odoo.payment_distribution(snap, spec)
+    inv = odoo.invoice_distribution(snap, spec)
+    t = spec.thresholds
+    problems = []
+    if pay["posted"] <= t.min_posted_payments:
+        problems.append(f"posted payments {pay['posted']} <= {t.min_posted_payments}")
+    if inv["posted"] <= t.min_posted_invoices:
+        problems.append(f"posted invoices {inv['posted']} <= {t.min_posted_invoices}")
+    if not pay["approval_state_column"]:
+        problems.append("account_payment.approval_state does not exist (is the module installed?)")
+    elif pay["null_approval_state"]:
+        problems.append(f"{pay['null_approval_state']} payment(s) with NULL approval_state")
+    evidence = "\n".join(
+        [
+            f"Payments by state ({pay['state_column']}):",
+            _table(pay["by_state"], ("state", "count")),
+            "",
+            "Payments by approval_state:",
+            _table(pay["by_approval_state"], ("approval_state", "count")),
+            "",
+            f"Posted invoices ({', '.join(inv['move_types'])}): {inv['posted']}",
+            _table(inv["posted_by_type"], ("move_type", "posted")),
+        ]
+    )
+    summary = (
+        f"posted payments {pay['posted']} (> {t.min_posted_payments}), posted invoices {inv['posted']} "
+        f"(> {t.min_posted_invoices}), NULL approval_state {pay['null_approval_state']}"
+    )
+    return verdict(
+        "0.1",
+        not problems,
+        "; ".join(problems) if problems else summary,
+        evidence=evidence,
+        queries=pay.queries + inv.queries,
+        figures={"payments": pay.values, "invoices": inv.values},
+    )
+
+
+def _recon_evidence(recon: odoo.Figure) -> str:
+    keys = ("lines", "with_move", "with_reconciliation", "without_move", "dangling_move", "dangling_reconciliation", "orphaned")
+    return f"table {recon['table']}\n" + _table({k: recon[k] for k in keys}, ("figure", "count"))
+
+
+def reconciliation_integrity(snap: Snapshot, spec: Any) -> CheckResult:
+    """0.2: reconciliation_lines = with_move = with_reconciliation and orphaned = 0."""
+    recon = odoo.reconciliation_lines(snap, spec)
+    if not recon["present"]:
+        return not_applicable("0.2", recon["reason"])
+    equal = recon["lines"] == recon["with_move"] == recon["with_reconciliation"]
+    problems = []
+    if not equal:
+        problems.append(
+            f"lines {recon['lines']}, with move {recon['with_move']}, with reconciliation {recon['with_reconciliation']} differ"
+        )
+    if recon["orphaned"]:
+        problems.append(f"{recon['orphaned']} orphaned line(s)")
+    message = "; ".join(problems) if problems else f"{recon['lines']} lines, all with move and reconciliation, 0 orphaned"
+    return verdict("0.2", not problems, message, evidence=_recon_evidence(recon), queries=recon.queries, figures=recon.values)
+
+
+def record_baseline(snap: Snapshot, spec: Any, started_at: dt.datetime, recapture: bool) -> CheckResult:
+    """0.3: write the baseline (or confirm the stored one still describes this database)."""
+    path = baseline_mod.path_for(spec)
+    reconciled = odoo.reconciled_payments(snap, spec)
+    figures_now = baseline_mod.figures(snap, spec)
+    if path.exists() and not recapture:
+        try:
+            stored = baseline_mod.load(spec)
+            baseline_mod.check_identity(stored, snap.identity())
+        except DeploylogError as exc:
+            return verdict("0.3", False, f"{exc}; re-run with --recapture-baseline to replace it", queries=reconciled.queries)
+        same = stored.figures == figures_now and all(
+            (stored.data["fingerprints"].get(n) or {}).get("digest")
+            == getattr(fingerprint.compute(snap, spec, n), "digest", None)
+            for n in fingerprint.SETS
+        )
+        evidence = _baseline_evidence(stored.data, path)
+        if same:
+            return verdict(
+                "0.3", True,
+                f"baseline already recorded at {stored.data['captured_at']} and still matches the database; kept",
+                evidence=evidence, queries=reconciled.queries, figures=stored.figures,
+            )
+        return verdict(
+            "0.3", False,
+            f"a baseline recorded at {stored.data['captured_at']} exists and no longer matches the database; "
+            "re-run with --recapture-baseline to replace it (the old one is archived)",
+            evidence=evidence, queries=reconciled.queries, figures=figures_now,
+        )
+    archived = baseline_mod.archive_existing(spec) if recapture else None
+    data = baseline_mod.store(spec, snap, started_at)
+    evidence = _baseline_evidence(data, path)
+    if archived:
+        evidence += f"\nprevious baseline archived as {archived}"
+    fig = data["figures"]
+    return verdict(
+        "0.3", True,
+        f"baseline recorded: reconciled payments {fig['reconciled_payments_odoo']} (is_reconciled), "
+        f"{_fmt(fig['reconciled_payments_module'])} (reconciliation lines)",
+        evidence=evidence, queries=reconciled.queries + [f["query"] for f in data["fingerprints"].values() if f],
+        figures=fig,
+    )
+
+
+def _fmt(value: Any) -> str:
+    return "n/a" if value is None else str(value)
+
+
+def _baseline_evidence(data: dict[str, Any], path: Any) -> str:
+    fig = data["figures"]
+    rows = {
+        "Baseline Count (reconciled payments, is_reconciled)": fig["reconciled_payments_odoo"],
+        "Reconciled payments (module's reconciliation lines)": _fmt(fig["reconciled_payments_module"]),
+        "Payments": fig["payments"],
+        "Posted invoices": fig["posted_invoices"],
+        "Reconciliation lines": _fmt(fig["reconciliation_lines"]),
+    }
+    prints = {name: (fp["digest"][:23] + "…" if fp else "n/a") for name, fp in data["fingerprints"].items()}
+    db = data["database"]
+    return "\n".join(
+        [
+            _table(rows, ("figure", "value")),
+            "",
+            _table(prints, ("fingerprint", "digest")),
+            "",
+            f"file: {path}",
+            f"baseline digest: {data['digest']}",
+            f"database: {db['database']} (oid {db['oid']}, cluster {db['system_identifier']}, PostgreSQL {db['server_version']})",
+            f"code HEAD before: {data['code'].get('head') or 'not recorded (' + str(data['code'].get('reason')) + ')'}",
+        ]
+    )
+
+
+def _group_lines(found: dict[str, Any]) -> str:
+    lines = []
+    for xmlid, g in found.items():
+        if not g["exists"]:
+            lines.append(f"{xmlid}: DOES NOT EXIST")
+        else:
+            logins = ", ".join(g["logins"][:10]) or "-"
+            lines.append(
+                f"{xmlid} ({g['name']}, id {g['id']}): {g['active_members']} active member(s) [{logins}], "
+                f"{g['inactive_members']} inactive"
+            )
+    return "\n".join(lines)
+
+
+def manager_members(snap: Snapshot, spec: Any, item: str) -> CheckResult:
+    """P.6 / 4.6: the Payment Manager group has enough active members."""
+    xmlid = spec.groups.manager
+    found = odoo.groups(snap, [xmlid])
+    g = found[xmlid]
+    minimum = spec.thresholds.min_manager_members
+    if not g["exists"]:
+        return verdict(item, False, f"group {xmlid} does not exist", evidence=_group_lines(found.values), queries=found.queries)
+    return verdict(
+        item,
+        g["active_members"] >= minimum,
+        f"{g['name']} has {g['active_members']} active member(s) (expected >= {minimum})",
+        evidence=_group_lines(found.values),
+        queries=found.queries,
+        figures={"active_members": g["active_members"], "inactive_members": g["inactive_members"]},
+    )
+
+
+def user_permissions(snap: Snapshot, spec: Any) -> CheckResult:
+    """0.4: Manager exists with >= N active members; Reviewer and Approver exist."""
+    ids = [spec.groups.manager, spec.groups.reviewer, spec.groups.approver]
+    found = odoo.groups(snap, ids)
+    problems = [f"group {x} does not exist" for x in ids if not found[x]["exists"]]
+    manager = found[spec.groups.manager]
+    minimum = spec.thresholds.min_manager_members
+    if manager["exists"] and manager["active_members"] < minimum:
+        problems.append(f"{manager['name']} has {manager['active_members']} active member(s), expected >= {minimum}")
+    message = "; ".join(problems) or (
+        f"{manager['name']} has {manager['active_members']} active member(s); Reviewer and Approver groups exist"
+    )
+    return verdict("0.4", not problems, message, evidence=_group_lines(found.values), queries=found.queries)
+
+
+def module_loaded(snap: Snapshot, spec: Any) -> CheckResult:
+    """4.1: ir_module_module.state = 'installed' and latest_version = expected."""
+    module = spec.deployment.module
+    expected = spec.deployment.expected_version
+    fig = odoo.module_state(snap, module)
+    evidence = f"state: {fig['state']}\nlatest_version: {fig['latest_version']}\n\nExpected: installed | {expected}"
+    if not fig["found"]:
+        return verdict("4.1", False, f"module {module} is not in ir_module_module", evidence=evidence, queries=fig.queries)
+    problems = []
+    if fig["state"] != "installed":
+        problems.append(f"state is {fig['state']!r}, expected 'installed' (a module left in {fig['state']!r} did not load)")
+    if fig["latest_version"] != expected:
+        problems.append(f"latest_version is {fig['latest_version']!r}, expected {expected!r}")
+    message = "; ".join(problems) or f"{module} installed at {expected}"
+    return verdict("4.1", not problems, message, evidence=evidence, queries=fig.queries, figures=fig.values)
+
+
+def workflow_distribution(snap: Snapshot, spec: Any) -> CheckResult:
+    """4.5: approval_state over the window; anomalies are NULLs, unknown values, posted mismatches."""
+    fig = odoo.workflow_window(snap, spec)
+    if not fig["present"]:
+        return verdict("4.5", False, fig["reason"])
+    anomalies = []
+    if fig["null"]:
+        anomalies.append(f"{fig['null']} with NULL approval_state")
+    if fig["unknown"]:
+        anomalies.append(f"{fig['unknown']} with values outside the selection {fig['unknown_values']}")
+    if fig["posted_entry_not_posted_state"]:
+        anomalies.append(f"{fig['posted_entry_not_posted_state']} posted entries whose approval_state is not 'posted'")
+    if fig["posted_state_entry_not_posted"]:
+        anomalies.append(f"{fig['posted_state_entry_not_posted']} with approval_state 'posted' but entry not posted")
+    evidence = (
+        f"Payments created in the last {fig['window_days']} days: {fig['total']}\n"
+        + _table(fig["distribution"], ("approval_state", "count"))
+        + ("\n\nAnomalies:\n- " + "\n- ".join(anomalies) if anomalies else "\n\nAnomalies: none")
+    )
+    message = "ANOMALIES DETECTED: " + "; ".join(anomalies) if anomalies else (
+        f"HEALTHY: {fig['total']} payment(s) in the last {fig['window_days']} days, no anomalies"
+    )
+    return verdict("4.5", not anomalies, message, evidence=evidence, queries=fig.queries, figures=fig.values)
+
+
+def orphaned_lines(snap: Snapshot, spec: Any) -> CheckResult:
+    """4.7: no reconciliation line without (or with a vanished) journal entry or reconciliation."""
+    recon = odoo.reconciliation_lines(snap, spec)
+    if not recon["present"]:
+        return not_applicable("4.7", recon["reason"])
+    n = recon["orphaned"]
+    message = "NO ORPHANS" if n == 0 else (
+        f"ORPHANS FOUND: {n} ({recon['without_move']} without move, {recon['dangling_move']} pointing to a deleted move, "
+        f"{recon['dangling_reconciliation']} pointing to a deleted reconciliation)"
+    )
+    return verdict("4.7", n == 0, message, evidence=_recon_evidence(recon), queries=recon.queries, figures=recon.values)
+
+
+# Phase 5: (item, figure keys compared, fingerprint set, label)
+INTEGRITY = {
+    "5.1": (("payments",), "payments", "Payment count"),
+    "5.2": (("posted_invoices",), "posted_invoices", "Posted invoices count"),
+    "5.3": (("reconciliation_lines",), "reconciliation_lines", "Reconciliation count"),
+    "5.4": (("reconciled_payments_odoo", "reconciled_payments_module"), "reconciled_payments", "Reconciled payments"),
+}
+
+
+def _ids(ids: list[int]) -> str:
+    shown = ", ".join(map(str, ids[:MAX_IDS_SHOWN]))
+    return shown + (f" … (+{len(ids) - MAX_IDS_SHOWN} more)" if len(ids) > MAX_IDS_SHOWN else "")
+
+
+def integrity(snap: Snapshot, spec: Any, base: baseline_mod.Baseline, item: str) -> CheckResult:
+    """5.x: post - baseline = 0 for the counts, and the set's fingerprint unchanged."""
+    keys, set_name, label = INTEGRITY[item]
+    now = baseline_mod.figures(snap, spec)
+    if all(base.figures.get(k) is None and now.get(k) is None for k in keys):
+        reason = odoo.reconciliation_lines(snap, spec).values.get("reason", "figure not available")
+        return not_applicable(item, reason)
+    lines, problems = [], []
+    for key in keys:
+        before, after = base.figures.get(key), now.get(key)
+        if before is None and after is None:
+            lines.append(f"{key}: not available before nor after (reconciliation table absent)")
+            continue
+        if before is None or after is None:
+            problems.append(f"{key}: baseline {_fmt(before)}, now {_fmt(after)} (cannot compare)")
+            continue
+        difference = after - before
+        lines += [
+            f"{key}:",
+            f"  Pre-deployment count: {before}",
+            f"  Post-deployment count: {after}",
+            f"  Difference: {difference:+d}",
+        ]
+        if difference:
+            problems.append(f"{key} {before} -> {after} ({difference:+d})")
+    before_fp = base.data["fingerprints"].get(set_name)
+    queries = []
+    if before_fp is not None:
+        changes = fingerprint.diff(snap, spec, set_name, before_fp, base.rows_file(set_name))
+        current = fingerprint.compute(snap, spec, set_name)
+        queries.append(current.query if current else "")
+        if changes is None:
+            lines.append(f"fingerprint ({set_name}): unchanged {before_fp['digest'][:23]}…")
+        else:
+            detail = []
+            if changes.changed:
+                detail.append(f"changed row id(s) {_ids(changes.changed)}")
+            if changes.removed:
+                detail.append(f"removed row id(s) {_ids(changes.removed)}")
+            if changes.added:
+                detail.append(f"added row id(s) {_ids(changes.added)}")
+            text = "; ".join(detail) or "content differs"
+            lines.append(f"fingerprint ({set_name}): CHANGED — {text}")
+            problems.append(f"{set_name} fingerprint changed: {text}")
+    critical = " (CRITICAL!)" if item == "5.4" else ""
+    message = (
+        f"MISMATCH{critical}: " + "; ".join(problems)
+        if problems
+        else f"MATCH: {label} unchanged (" + ", ".join(f"{k} {now[k]}" for k in keys) + "), fingerprint identical"
+    )
+    return verdict(
+        item,
+        not problems,
+        message,
+        evidence="\n".join(lines),
+        queries=queries,
+        figures={"baseline": {k: base.figures.get(k) for k in keys}, "current": {k: now.get(k) for k in keys}},
+    )

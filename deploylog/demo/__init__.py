@@ -1,0 +1,1 @@
+"""The embedded default: a throwaway PostgreSQL, an Odoo-17-shaped database, a simulated deployment."""

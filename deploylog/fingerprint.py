@@ -1,0 +1,155 @@
+"""Fingerprints of the protected row sets: counts can match while data changed.
+
+Each set is a query yielding (id, row hash), the hash computed in SQL over the
+row's key columns (md5 of ROW(...)::text, which tells NULL from ''). The
+fingerprint is a per-bucket digest (bucket = id >> 10) aggregated in SQL, so a
+post-deploy comparison moves a few kilobytes, not the rows. The baseline also
+keeps the (id, hash) pairs in a side file, streamed with COPY, so a changed
+bucket can be narrowed down to the row ids that changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from psycopg import sql
+
+from deploylog import odoo
+from deploylog.db import Snapshot
+
+BUCKET_SHIFT = 10
+SETS = ("payments", "posted_invoices", "reconciliation_lines", "reconciled_payments")
+
+
+def set_query(name: str, snap: Snapshot, spec: Any) -> sql.Composable | None:
+    """SELECT id, h for one protected set; None when the set cannot exist here."""
+    lay = odoo.layout(snap, spec)
+    state = lay.payment_state()
+    cfg = spec.reconciliation
+    recon = odoo.reconciliation_lines(snap, spec)
+    in_recon = (
+        sql.SQL("EXISTS (SELECT 1 FROM {t} l WHERE l.{mc} = p.move_id)").format(
+            t=sql.Identifier(cfg.table), mc=sql.Identifier(cfg.move_column)
+        )
+        if recon["present"]
+        else sql.SQL("false")
+    )
+    if name == "payments":
+        return sql.SQL(
+            """SELECT p.id, left(md5(ROW(p.id, p.move_id, p.amount, p.payment_type, p.partner_type, p.partner_id,
+                      p.currency_id, {state}, m.date, m.name)::text), 16) AS h
+               FROM account_payment p JOIN account_move m ON m.id = p.move_id"""
+        ).format(state=state)
+    if name == "posted_invoices":
+        return sql.SQL(
+            """SELECT m.id, left(md5(ROW(m.id, m.name, m.move_type, m.state, m.date, m.partner_id,
+                      m.amount_total, m.currency_id)::text), 16) AS h
+               FROM account_move m WHERE m.state = 'posted' AND m.move_type = ANY({types})"""
+        ).format(types=sql.Literal(list(spec.invoices.move_types)))
+    if name == "reconciliation_lines":
+        if not recon["present"]:
+            return None
+        return sql.SQL("SELECT l.id, left(md5(ROW(l.id, l.{mc}, l.{rc})::text), 16) AS h FROM {t} l").format(
+            t=sql.Identifier(cfg.table), mc=sql.Identifier(cfg.move_column), rc=sql.Identifier(cfg.reconciliation_column)
+        )
+    if name == "reconciled_payments":
+        return sql.SQL(
+            """SELECT p.id, left(md5(ROW(p.id, p.amount, {state}, p.move_id, p.is_reconciled, {in_recon})::text), 16) AS h
+               FROM account_payment p JOIN account_move m ON m.id = p.move_id
+               WHERE p.is_reconciled OR {in_recon}"""
+        ).format(state=state, in_recon=in_recon)
+    raise KeyError(name)
+
+
+@dataclass
+class Fingerprint:
+    count: int
+    digest: str
+    buckets: dict[str, list]  # bucket -> [count, digest]
+    query: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"count": self.count, "digest": self.digest, "buckets": self.buckets, "query": self.query}
+
+
+def _digest(buckets: dict[str, list]) -> str:
+    text = "".join(f"{b}:{c}:{d}\n" for b, (c, d) in sorted(buckets.items(), key=lambda kv: int(kv[0])))
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def compute(snap: Snapshot, spec: Any, name: str) -> Fingerprint | None:
+    """Per-bucket counts and digests of one set, aggregated in SQL."""
+
+    def read() -> Fingerprint | None:
+        base = set_query(name, snap, spec)
+        if base is None:
+            return None
+        query = sql.SQL(
+            "SELECT s.id >> {shift}, count(*), md5(string_agg(s.h, '' ORDER BY s.id)) FROM ({base}) s GROUP BY 1"
+        ).format(shift=sql.Literal(BUCKET_SHIFT), base=base)
+        buckets = {str(b): [c, d] for b, c, d in snap.rows(query)}
+        return Fingerprint(sum(c for c, _ in buckets.values()), _digest(buckets), buckets, snap.text(query))
+
+    return snap.memo(f"fingerprint:{name}", read)
+
+
+def export_rows(snap: Snapshot, spec: Any, name: str, path: Path) -> str:
+    """Stream (id, hash) of a set into `path` with COPY; returns the file's sha256."""
+    base = set_query(name, snap, spec)
+    assert base is not None
+    query = sql.SQL("COPY (SELECT s.id, s.h FROM ({base}) s ORDER BY s.id) TO STDOUT").format(base=base)
+    digest = hashlib.sha256()
+    snap.round_trips += 1
+    with path.open("wb") as out, snap.conn.cursor().copy(query) as copy:
+        for chunk in copy:
+            digest.update(chunk)
+            out.write(chunk)
+    return "sha256:" + digest.hexdigest()
+
+
+def _rows_in(path: Path, buckets: set[int]) -> Iterator[tuple[int, str]]:
+    with path.open() as fh:
+        for line in fh:
+            row_id, row_hash = line.rstrip("\n").split("\t")
+            if int(row_id) >> BUCKET_SHIFT in buckets:
+                yield int(row_id), row_hash
+
+
+@dataclass
+class Diff:
+    added: list[int]
+    removed: list[int]
+    changed: list[int]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.removed or self.changed)
+
+
+def diff(snap: Snapshot, spec: Any, name: str, before: dict[str, Any], rows_file: Path | None) -> Diff | None:
+    """Row ids that differ between the baseline fingerprint and now; None when the set is unchanged."""
+    now = compute(snap, spec, name)
+    assert now is not None
+    if now.digest == before["digest"]:
+        return None
+    old_buckets = before["buckets"]
+    changed_buckets = {
+        int(b) for b in set(old_buckets) | set(now.buckets) if old_buckets.get(b) != now.buckets.get(b)
+    }
+    if rows_file is None or not rows_file.exists():
+        return Diff([], [], [])
+    base = set_query(name, snap, spec)
+    query = sql.SQL("SELECT s.id, s.h FROM ({base}) s WHERE s.id >> {shift} = ANY(%s)").format(
+        base=base, shift=sql.Literal(BUCKET_SHIFT)
+    )
+    current = dict(snap.rows(query, (sorted(changed_buckets),)))
+    old = dict(_rows_in(rows_file, changed_buckets))
+    return Diff(
+        added=sorted(set(current) - set(old)),
+        removed=sorted(set(old) - set(current)),
+        changed=sorted(i for i in set(old) & set(current) if old[i] != current[i]),
+    )

@@ -1,0 +1,104 @@
+"""What "VERIFIED" should really mean for 1.1: the dump restores, and holds the baseline's data.
+
+Opt-in (`[database] verify_restore = true`, or `deploylog backup --verify-restore`):
+the dump is restored into a scratch database on the server of `restore_dsn`
+(default: the deployment's dsn), the phase-5 figures and fingerprints are
+computed there in a read-only snapshot and compared with the baseline, and the
+scratch database is dropped. This is the one place deploylog writes: a new
+database of its own, never the Odoo database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from deploylog import baseline as baseline_mod
+from deploylog import db, fingerprint
+from deploylog.errors import DeploylogError
+from deploylog.hostchecks import backup, hostio
+
+COMPARED = ("payments", "posted_payments", "posted_invoices", "reconciliation_lines",
+            "reconciled_payments_odoo", "reconciled_payments_module")
+
+
+def _admin_conninfo(spec: Any, admin_dsn: str | None) -> str:
+    dsn = admin_dsn or spec.database.restore_dsn or spec.database.dsn
+    params = conninfo_to_dict(dsn)
+    params.setdefault("dbname", spec.database.name)
+    params["application_name"] = db.APPLICATION_NAME
+    params.setdefault("connect_timeout", str(spec.database.connect_timeout_s))
+    return make_conninfo(**params)
+
+
+def _compare(spec: Any, scratch_conninfo: str, base: baseline_mod.Baseline) -> tuple[bool, list[str]]:
+    snap = db.Snapshot(psycopg.connect(db.conninfo_for(
+        scratch_conninfo, "", spec.database.statement_timeout_ms, spec.database.lock_timeout_ms,
+        spec.database.connect_timeout_s)))
+    try:
+        now = baseline_mod.figures(snap, spec)
+        lines, ok = [f"{'figure':<28} {'baseline':>10} {'restored':>10}"], True
+        for key in COMPARED:
+            before, after = base.figures.get(key), now.get(key)
+            same = before == after
+            ok &= same
+            lines.append(f"{key:<28} {before!s:>10} {after!s:>10}{'' if same else '  MISMATCH'}")
+        for name, entry in (base.data.get("fingerprints") or {}).items():
+            if entry is None:
+                continue
+            current = fingerprint.compute(snap, spec, name)
+            same = current is not None and current.as_dict().get("digest") == entry.get("digest")
+            ok &= same
+            lines.append(f"fingerprint {name:<16} {'identical' if same else 'DIFFERS'}")
+        return ok, lines
+    finally:
+        snap.close()
+
+
+def verify_against_baseline(spec: Any, dump_path: str, admin_dsn: str | None = None,
+                            base: baseline_mod.Baseline | None = None, host: Any | None = None) -> tuple[bool, str]:
+    """(ok, evidence): restore into a scratch database, compare with the baseline, drop it."""
+    host = host or hostio.local_host()
+    base = base or baseline_mod.load(spec)
+    admin = _admin_conninfo(spec, admin_dsn)
+    scratch = f"{spec.database.name[:30]}_deploylog_verify_{backup.stamp()}".lower()
+    scratch_conninfo = make_conninfo(admin, dbname=scratch)
+    argv = [backup.pg_tool(spec, "pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error",
+            f"--dbname={scratch_conninfo}", dump_path]
+    lines = [f"Scratch database: {scratch} on {db.conninfo_safe(admin)}",
+             "Command: " + db.redact(hostio.shown(argv))]
+    try:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(scratch)))
+    except psycopg.Error as exc:
+        raise DeploylogError(f"cannot create the scratch database {scratch}: "
+                             f"{db.redact(str(exc)).strip().splitlines()[0]}") from None
+    try:
+        started = dt.datetime.now(dt.UTC)
+        out = hostio.run(host, argv)
+        if out.rc != 0:
+            err = db.redact((out.stderr.strip().splitlines() or ["pg_restore failed"])[-1])
+            return False, "\n".join([*lines, f"pg_restore FAILED: {err}"])
+        lines.append(f"Restored in {(dt.datetime.now(dt.UTC) - started).total_seconds():.1f}s")
+        ok, compared = _compare(spec, scratch_conninfo, base)
+        return ok, "\n".join([*lines, "", *compared])
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(scratch)))
+
+
+def checker(spec: Any, base: baseline_mod.Baseline, host: Any | None = None) -> Callable[[str], tuple[bool, str]]:
+    """The deep mode of 1.1, as a callable the dump check runs after its own checks pass."""
+
+    def check(path: str) -> tuple[bool, str]:
+        try:
+            return verify_against_baseline(spec, path, base=base, host=host)
+        except DeploylogError as exc:
+            return False, str(exc)
+
+    return check

@@ -1,0 +1,107 @@
+"""What the log says about the deployment itself, taken from the Spec (or its error).
+
+The renderers and the CLI get a Meta instead of the Spec, so a broken
+deploy.toml still produces a log whose header shows the one-line error.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from deploylog.log.redact import redact
+
+NO_DIGEST_NOTE = "no baseline found: the log digest is chained over the empty string"
+
+
+@dataclass(frozen=True)
+class Meta:
+    deployment_id: str
+    module: str
+    title: str
+    expected_version: str
+    previous_version: str
+    database: str
+    dsn: str  # redacted
+    report_dir: str
+    baseline_path: str = ""
+    config_error: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class BaselineRef:
+    """The baseline the log digest is chained over."""
+
+    path: str
+    digest: str  # "" when absent or unreadable
+    note: str  # how it was found, said in the log
+
+    @property
+    def present(self) -> bool:
+        return bool(self.digest)
+
+
+def from_spec(spec: Any) -> Meta:
+    dep = spec.deployment
+    return Meta(
+        deployment_id=spec.deployment_id,
+        module=dep.module,
+        title=dep.title,
+        expected_version=dep.expected_version,
+        previous_version=getattr(dep, "previous_version", ""),
+        database=spec.database.name,
+        dsn=redact(spec.database.dsn or ""),
+        report_dir=str(spec.paths.report_dir),
+        baseline_path=str(baseline_path(spec) or ""),
+    )
+
+
+def from_error(error: Exception, report_dir: str | Path) -> Meta:
+    """Meta for a session whose deploy.toml could not be loaded: the error is in every output."""
+    return Meta(
+        deployment_id="unconfigured",
+        module="(unknown)",
+        title="",
+        expected_version="(unknown)",
+        previous_version="",
+        database="(unknown)",
+        dsn="",
+        report_dir=str(report_dir),
+        config_error=redact(f"deploy config: {error}"),
+    )
+
+
+def baseline_path(spec: Any) -> Path | None:
+    """Where the foundation keeps this deployment's baseline (None if it cannot say)."""
+    try:
+        from deploylog import baseline
+    except ImportError:
+        return None
+    path_for = getattr(baseline, "path_for", None)
+    if path_for is None:
+        return None
+    try:
+        return Path(path_for(spec))
+    except Exception:  # a baseline path we cannot compute is reported as absent, never a crash
+        return None
+
+
+def read_baseline(path: str) -> BaselineRef:
+    """The baseline's own digest (top-level "digest"), or an empty digest and why."""
+    if not path:
+        return BaselineRef("", "", NO_DIGEST_NOTE)
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return BaselineRef(path, "", f"{NO_DIGEST_NOTE} ({path} does not exist)")
+    except (OSError, ValueError) as exc:
+        return BaselineRef(path, "", f"baseline {path} unreadable ({exc}); chained over the empty string")
+    digest = data.get("digest") if isinstance(data, dict) else None
+    if not isinstance(digest, str) or not digest:
+        return BaselineRef(path, "", f"baseline {path} has no digest field; chained over the empty string")
+    return BaselineRef(path, digest, f"chained over the baseline digest of {path}")

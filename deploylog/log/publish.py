@@ -1,0 +1,87 @@
+"""Render the three log files from the state, and check files against it (verify)."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from deploylog.log import chain, model, render_html, render_json, render_md
+from deploylog.log.meta import BaselineRef, Meta, read_baseline
+from deploylog.log.state import write_text_atomic
+
+RENDERERS = {
+    "execution-log.md": render_md.render,
+    "execution-log.html": render_html.render,
+    "execution-log.json": render_json.render,
+}
+
+
+def view_of(state: dict[str, Any], meta: Meta, baseline: BaselineRef | None = None) -> model.LogView:
+    return model.build(state, meta, baseline or read_baseline(meta.baseline_path))
+
+
+def render_texts(view: model.LogView) -> dict[str, str]:
+    return {name: renderer(view) for name, renderer in RENDERERS.items()}
+
+
+def publish(state: dict[str, Any], meta: Meta, report_dir: str | Path) -> tuple[model.LogView, dict[str, Path]]:
+    """Write execution-log.{md,html,json} into report_dir (each atomically)."""
+    view = view_of(state, meta)
+    written = {}
+    for name, text in render_texts(view).items():
+        path = Path(report_dir) / name
+        write_text_atomic(path, text)
+        written[name] = path
+    return view, written
+
+
+@dataclass
+class Check:
+    subject: str
+    ok: bool
+    detail: str
+
+    def line(self) -> str:
+        return f"{'OK    ' if self.ok else 'EDITED'} {self.subject}: {self.detail}"
+
+
+def _first_difference(expected: str, actual: str) -> str:
+    for n, (a, b) in enumerate(zip(expected.splitlines(), actual.splitlines(), strict=False), 1):
+        if a != b:
+            return f"line {n}: expected {a.strip()[:80]!r}, found {b.strip()[:80]!r}"
+    diff = list(difflib.unified_diff(expected.splitlines(), actual.splitlines(), lineterm="", n=0))
+    return f"lengths differ ({len(diff)} diff lines)"
+
+
+def verify(state: dict[str, Any], meta: Meta, report_dir: str | Path) -> list[Check]:
+    """Recompute the chain and re-render: every file must be exactly what the state renders."""
+    baseline = read_baseline(meta.baseline_path)
+    view = view_of(state, meta, baseline)
+    checks = [Check("log digest", True, f"{view.digest} over {len(state['events'])} events; {baseline.note}")]
+    all_events = state["events"]
+    heads = chain.heads(state["deployment_id"], baseline.digest, all_events)
+    for index, event in enumerate(all_events):
+        if event.get("type") != "signoff":
+            continue
+        who = f"sign-off of {event['role']} by {event['name']} ({event['decision']}, {event['time']})"
+        if event.get("log_digest") == heads[index]:
+            checks.append(Check(who, True, "the log it signed is unchanged"))
+        elif event.get("baseline_digest", "") != baseline.digest:
+            checks.append(Check(who, False, "the baseline changed after this sign-off"))
+        else:
+            checks.append(Check(who, False, "results recorded before this sign-off were changed after it"))
+    for name, expected in render_texts(view).items():
+        path = Path(report_dir) / name
+        if not path.exists():
+            checks.append(Check(name, False, "missing (run `deploylog render`)"))
+            continue
+        actual = path.read_text(encoding="utf-8")
+        if actual == expected:
+            checks.append(Check(name, True, "matches the state and the digest"))
+        elif view.digest not in actual:
+            checks.append(Check(name, False, "its digest is not the recomputed one (edited, or stale)"))
+        else:
+            checks.append(Check(name, False, f"content edited after rendering ({_first_difference(expected, actual)})"))
+    return checks

@@ -1,0 +1,66 @@
+"""LogView -> execution-log.html: one self-contained page (inline CSS and SVG,
+no script, no external reference), printable, rendered with Jinja2 (autoescape on)."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from jinja2 import Environment, PackageLoader
+from markupsafe import Markup
+
+from deploylog import catalogue
+from deploylog.log import charts, present
+from deploylog.log.model import LogView
+from deploylog.log.records import ATTACHMENT_KINDS, ROLES, SEVERITIES, TEAM_ROLES
+from deploylog.log.rules import CRITICAL_FAILURE, OVERALL_STATUSES
+
+PHASE5 = ("5.1", "5.2", "5.3", "5.4")
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("deploylog.log", "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["time"] = present.fmt_time
+    env.globals.update(box=present.box, present=present, catalogue=catalogue)
+    return env
+
+
+def _css() -> Markup:
+    text = resources.files("deploylog.log").joinpath("templates/log.css").read_text(encoding="utf-8")
+    return Markup(text)  # our own file, never user input
+
+
+def workflow_chart(view: LogView) -> Markup:
+    distribution = view.items["4.5"].figures.get("distribution")
+    if not isinstance(distribution, dict):
+        return Markup("")
+    return Markup(charts.distribution(distribution, "4.5 workflow distribution (approval_state)"))
+
+
+def integrity_chart(view: LogView) -> Markup:
+    pairs = []
+    for item_id in PHASE5:
+        figures = view.items[item_id].figures
+        pairs.append((f"{item_id} {catalogue.ITEMS[item_id].title}", figures.get("baseline"), figures.get("current")))
+    return Markup(charts.before_after(pairs, "Phase 5: baseline vs post-deployment"))
+
+
+def render(view: LogView) -> str:
+    template = _environment().get_template("execution-log.html.j2")
+    return template.render(
+        view=view,
+        css=_css(),
+        charts={"4.5": workflow_chart(view), "5": integrity_chart(view)},
+        roles=ROLES,
+        team_roles=TEAM_ROLES,
+        severities=SEVERITIES,
+        attachment_kinds=ATTACHMENT_KINDS,
+        overall_statuses=OVERALL_STATUSES,
+        closed=view.overall.status == CRITICAL_FAILURE,
+        deploy_phases=("0", "1", "2", "3", "4", "5", "6"),
+    )

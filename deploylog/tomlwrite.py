@@ -1,0 +1,43 @@
+"""Write the small subset of TOML deploy.toml uses (tables, arrays of tables, scalars, string lists).
+
+tomllib reads TOML but does not write it; the demo and the self-tests write
+deploy.toml files, so this is the one writer, checked by reading it back.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from typing import Any
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # JSON string escapes are valid TOML basic strings
+    if isinstance(value, list):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def _body(table: dict[str, Any]) -> list[str]:
+    return [f"{key} = {_value(value)}" for key, value in table.items()]
+
+
+def dumps(data: dict[str, Any]) -> str:
+    lines: list[str] = []
+    for name, value in data.items():
+        if isinstance(value, dict):
+            lines += [f"[{name}]", *_body(value), ""]
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            for entry in value:
+                lines += [f"[[{name}]]", *_body(entry), ""]
+        else:
+            raise TypeError(f"top-level key {name!r} must be a table or an array of tables")
+    text = "\n".join(lines)
+    if tomllib.loads(text) != {k: v for k, v in data.items() if v != []}:
+        raise ValueError("TOML round trip failed")
+    return text

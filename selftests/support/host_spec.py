@@ -1,0 +1,18 @@
+"""A Spec for host self-tests: the shipped deploy.toml with sections overridden."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from deploylog import spec as spec_mod
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def make_spec(**sections: dict[str, Any]) -> spec_mod.Spec:
+    raw = tomllib.loads((ROOT / "deploy.toml").read_text())
+    for name, values in sections.items():
+        raw.setdefault(name, {}).update(values)
+    return spec_mod.build(raw, source="selftest")

@@ -1,0 +1,83 @@
+"""A throwaway OpenSSH server on 127.0.0.1 for the testinfra ssh-backend self-tests.
+
+Needs Debian's openssh-server (`apt-get install openssh-server`); `Sshd.unavailable()`
+says why it cannot run when it cannot, so the test skips with that reason.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from selftests.support.host_server import free_port
+
+SSHD = "/usr/sbin/sshd"
+
+
+class Sshd:
+    def __init__(self, workdir: Path) -> None:
+        self.dir = workdir
+        self.port = free_port()
+        self.user = getpass.getuser()
+        self.key = workdir / "id_ed25519"
+        self.config = workdir / "ssh_config"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @staticmethod
+    def unavailable() -> str:
+        if not Path(SSHD).exists():
+            return f"{SSHD} not installed (apt-get install openssh-server)"
+        if not shutil.which("ssh") or not shutil.which("ssh-keygen"):
+            return "ssh / ssh-keygen client not installed"
+        if os.geteuid() != 0:
+            return "sshd needs root here (privilege separation user and /run/sshd)"
+        return ""
+
+    @property
+    def hostspec(self) -> str:
+        return f"ssh://{self.user}@127.0.0.1:{self.port}"
+
+    def start(self) -> Sshd:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.dir, 0o700)
+        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # privilege separation directory
+        host_key = self.dir / "host_ed25519"
+        for key in (host_key, self.key):
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+        (self.dir / "authorized_keys").write_text(self.key.with_suffix(".pub").read_text())
+        sshd_config = self.dir / "sshd_config"
+        sshd_config.write_text("\n".join([
+            "ListenAddress 127.0.0.1", f"Port {self.port}", f"HostKey {host_key}",
+            f"AuthorizedKeysFile {self.dir / 'authorized_keys'}", f"PidFile {self.dir / 'sshd.pid'}",
+            "PasswordAuthentication no", "KbdInteractiveAuthentication no", "UsePAM no",
+            "PermitRootLogin prohibit-password", "StrictModes no", "LogLevel ERROR", "",
+        ]))
+        self.config.write_text("\n".join([
+            "Host 127.0.0.1", f"  Port {self.port}", f"  User {self.user}", f"  IdentityFile {self.key}",
+            "  IdentitiesOnly yes", "  StrictHostKeyChecking no", "  UserKnownHostsFile /dev/null",
+            "  LogLevel ERROR", "  BatchMode yes",
+            # one connection reused by every command, as docs/host-items.md recommends
+            "  ControlMaster auto", f"  ControlPath {self.dir}/cm-%C", "  ControlPersist 60", "",
+        ]))
+        self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(sshd_config)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        for _ in range(500):
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"sshd exited: {self.proc.stderr.read().decode(errors='replace').strip()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return self
+            except OSError:
+                time.sleep(0.01)
+        raise RuntimeError("sshd did not listen")
+
+    def stop(self) -> None:
+        subprocess.run(["ssh", "-F", str(self.config), "-O", "exit", "127.0.0.1"], capture_output=True, check=False)
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)

@@ -1,0 +1,111 @@
+"""Run the real log suite in a subprocess against a throwaway deployment, and read its outcomes.
+
+Outcomes are read from the JUnit XML the run writes (each testcase carries the
+log item id as its `item` property), independently of the log renderer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from deploylog import tomlwrite
+
+REPO = Path(__file__).resolve().parents[2]
+# A status summarising several testcases of one item (several hosts): the worst wins.
+SEVERITY = ["PASS", "NA", "SKIP", "MANUAL", "FAIL", "ERROR"]
+
+
+@dataclass
+class SuiteRun:
+    returncode: int
+    output: str
+    outcomes: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # item -> [(status, message)]
+    report_dir: Path | None = None
+
+    def status(self, item: str) -> str:
+        found = self.outcomes.get(item)
+        if not found:
+            return "NOT RUN"
+        return max((s for s, _ in found), key=SEVERITY.index)
+
+    def message(self, item: str) -> str:
+        return "\n".join(m for _, m in self.outcomes.get(item, []))
+
+    def statuses(self) -> dict[str, str]:
+        return {item: self.status(item) for item in sorted(self.outcomes)}
+
+    def log(self) -> dict[str, Any]:
+        assert self.report_dir is not None
+        return json.loads((self.report_dir / "execution-log.json").read_text())
+
+
+def parse_junit(path: Path) -> dict[str, list[tuple[str, str]]]:
+    outcomes: dict[str, list[tuple[str, str]]] = {}
+    for case in etree.parse(str(path)).iter("testcase"):
+        prop = case.find("properties/property[@name='item']")
+        if prop is None:
+            continue
+        failure, error, skipped = case.find("failure"), case.find("error"), case.find("skipped")
+        if failure is not None:
+            status, message = "FAIL", failure.get("message", "")
+        elif error is not None:
+            status, message = "ERROR", error.get("message", "")
+        elif skipped is not None:
+            message = skipped.get("message", "")
+            status = "NA" if "NA: " in message else "SKIP"
+        else:
+            status, message = "PASS", ""
+        outcomes.setdefault(prop.get("value"), []).append((status, message))
+    return outcomes
+
+
+class Deployment:
+    """A deploy.toml in a temp dir, pointing at a throwaway database; runs the suite against it."""
+
+    def __init__(self, root: Path, db_name: str, dsn: str) -> None:
+        self.root = root
+        self.config_path = root / "deploy.toml"
+        with (REPO / "deploy.toml").open("rb") as fh:
+            self.config: dict[str, Any] = tomllib.load(fh)
+        self.report_dir = root / "reports"
+        self.configure(
+            database={"name": db_name, "dsn": dsn},
+            paths={
+                "baseline_dir": str(root / "baseline"),
+                "report_dir": str(self.report_dir),
+                "repo": str(root / "no-repo"),
+                "backup_dir": str(root / "backups"),
+                "log_file": str(root / "odoo-server.log"),
+            },
+        )
+        self.runs = 0
+
+    def configure(self, **sections: dict[str, Any]) -> Deployment:
+        for name, values in sections.items():
+            if isinstance(values, list):
+                self.config[name] = values
+            else:
+                self.config.setdefault(name, {}).update(values)
+        self.config_path.write_text(tomlwrite.dumps(self.config))
+        return self
+
+    def run(self, *args: str, timeout: int = 300) -> SuiteRun:
+        self.runs += 1
+        junit = self.root / f"junit-{self.runs}.xml"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", *args, f"--deploy-config={self.config_path}",
+             f"--junitxml={junit}", "-q", "-p", "no:randomly"],
+            cwd=REPO, capture_output=True, text=True, timeout=timeout, env=env, check=False,
+        )
+        outcomes = parse_junit(junit) if junit.exists() else {}
+        return SuiteRun(done.returncode, done.stdout + done.stderr, outcomes, self.report_dir)

@@ -1,0 +1,148 @@
+"""Phase 6 (6.1-6.3) on real Odoo-format log files: windows, tracebacks, rotation, bad bytes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from pathlib import Path
+
+import pytest
+from selftests.support import host_logs as hl
+from selftests.support.host_spec import make_spec
+
+from deploylog.hostchecks import logs
+
+T0 = dt.datetime(2025, 12, 22, 10, 0, 0, tzinfo=dt.UTC)  # phase 0 started
+RESTART = T0 + dt.timedelta(minutes=12)
+
+
+def spec_for(path: Path, **thresholds):
+    return make_spec(paths={"log_file": str(path)}, thresholds=thresholds)
+
+
+def run_all(spec, since=T0):
+    scan = logs.scan_for(spec, since)
+    return scan, logs.error_count(spec, scan), logs.module_errors(spec, scan), logs.error_details(spec, scan)
+
+
+def test_healthy_log_is_clean_although_older_errors_exist(tmp_path):
+    path = hl.healthy_log(tmp_path / "odoo-server.log", T0, RESTART)
+    scan, r1, r2, r3 = run_all(spec_for(path))
+    assert [r.status for r in (r1, r2, r3)] == ["PASS"] * 3, (r1.message, r2.message, r3.message)
+    assert "since 2025-12-22 10:00:00,000 (UTC)" in r1.evidence
+    assert r2.evidence.rstrip().endswith("NONE")
+    # read from the end and stopped at the window: the week-old history was not scanned whole
+    assert scan.lines_read < len(path.read_text().splitlines())
+
+
+def test_module_error_after_restart_fails_6_1_6_2_and_6_3_pastes_the_traceback(tmp_path):
+    path = hl.healthy_log(tmp_path / "odoo-server.log", T0, RESTART)
+    hl.write_log(path, hl.module_error(RESTART + dt.timedelta(minutes=3)), mode="a")
+    _, r1, r2, r3 = run_all(spec_for(path))
+    assert r1.status == "FAIL" and r1.figures["errors"] == 1
+    assert r2.status == "FAIL" and r2.item == "6.2"
+    assert "odoo.http: Exception during request handling." in r2.message
+    assert r3.status == "FAIL"
+    for needle in hl.KEYERROR_TRACEBACK:
+        assert needle in r3.evidence
+
+
+def test_error_of_another_module_is_counted_but_not_a_module_error(tmp_path):
+    path = hl.healthy_log(tmp_path / "odoo-server.log", T0, RESTART)
+    hl.write_log(path, hl.other_error(RESTART + dt.timedelta(minutes=1)), mode="a")
+    _, r1, r2, r3 = run_all(spec_for(path))
+    assert (r1.status, r2.status, r3.status) == ("FAIL", "PASS", "FAIL")
+    assert "ConnectionRefusedError" in r3.evidence
+
+
+def test_module_logger_and_critical_level(tmp_path):
+    path = hl.healthy_log(tmp_path / "odoo-server.log", T0, RESTART)
+    hl.write_log(path, [hl.line(RESTART + dt.timedelta(seconds=9), "CRITICAL",
+                                "odoo.addons.payment_account_enhanced.models.account_payment", "guard failed")], "a")
+    _, r1, r2, _ = run_all(spec_for(path))
+    assert r1.status == "FAIL" and r1.figures["critical"] == 1
+    assert r2.status == "FAIL" and "guard failed" in r2.message
+
+
+def test_max_log_errors_threshold(tmp_path):
+    path = hl.healthy_log(tmp_path / "odoo-server.log", T0, RESTART)
+    hl.write_log(path, hl.other_error(RESTART + dt.timedelta(minutes=1)), mode="a")
+    _, r1, _, _ = run_all(spec_for(path, max_log_errors=1))
+    assert r1.status == "PASS" and "(1 <= 1)" in r1.message
+
+
+def test_template_tail_mode_counts_only_the_last_lines(tmp_path):
+    lines = [*hl.module_error(T0 + dt.timedelta(minutes=20)), *hl.requests(T0 + dt.timedelta(minutes=21), 250)]
+    path = hl.write_log(tmp_path / "odoo-server.log", lines)
+    _, r1, *_ = run_all(spec_for(path, log_tail_lines=200))
+    assert r1.status == "PASS" and "last 200 lines" in r1.evidence
+    _, r1, *_ = run_all(spec_for(path, log_tail_lines=300))
+    assert r1.status == "FAIL" and "tail -300" in r1.queries[0]
+
+
+def test_rotated_log_is_followed_into_dot_1(tmp_path):
+    path = tmp_path / "odoo-server.log"
+    hl.write_log(Path(f"{path}.1"), [*hl.requests(T0 - dt.timedelta(hours=1), 5),
+                                     *hl.module_error(T0 + dt.timedelta(minutes=2))])
+    hl.write_log(path, [*hl.startup(RESTART), *hl.requests(RESTART, 10)])
+    scan, r1, r2, r3 = run_all(spec_for(path))
+    assert r1.status == "FAIL" and r2.status == "FAIL"
+    assert scan.files == [str(path), f"{path}.1"]
+    assert "rotated during the deployment" in r1.evidence
+    assert "KeyError: 'account.bank.reconciliation.line'" in r3.evidence
+
+
+def test_log_not_reaching_back_to_the_window_is_not_a_pass(tmp_path):
+    path = hl.write_log(tmp_path / "odoo-server.log", [*hl.startup(RESTART), *hl.requests(RESTART, 10)])
+    _, r1, r2, r3 = run_all(spec_for(path))
+    assert {r1.status, r2.status, r3.status} == {"FAIL"}
+    assert "log does not cover the window" in r1.message
+
+
+def test_absent_log_is_a_clear_failure(tmp_path):
+    _, r1, r2, r3 = run_all(spec_for(tmp_path / "missing.log"))
+    assert {r1.status, r2.status, r3.status} == {"FAIL"}
+    assert r1.message == f"log file not found: {tmp_path / 'missing.log'}"
+
+
+def test_non_utf8_bytes_do_not_crash(tmp_path):
+    path = hl.healthy_log(tmp_path / "odoo-server.log", T0, RESTART)
+    bad = hl.line(RESTART + dt.timedelta(minutes=1), "ERROR", "odoo.addons.payment_account_enhanced", "caf").encode()
+    with path.open("ab") as fh:
+        fh.write(bad + b"\xe9 \xff\xfe r\xe9f\n\x80\x81 continuation\n")
+    _scan, r1, r2, r3 = run_all(spec_for(path))
+    assert r1.status == "FAIL" and r2.status == "FAIL"
+    assert "non-UTF-8" in r1.evidence and "\ufffd" in r3.evidence
+
+
+def test_log_timezone_is_honoured(tmp_path):
+    dubai = dt.timezone(dt.timedelta(hours=4))
+    path = tmp_path / "odoo-server.log"
+    # written in local time (UTC+4): an error at 13:30 local is 09:30 UTC, before phase 0 (10:00 UTC)
+    when = T0.astimezone(dubai) - dt.timedelta(minutes=30)
+    text = f"{when:%Y-%m-%d %H:%M:%S},000 7 ERROR osusproperties odoo.addons.payment_account_enhanced: early\n"
+    later = T0.astimezone(dubai) + dt.timedelta(minutes=30)
+    text += f"{later:%Y-%m-%d %H:%M:%S},000 7 INFO osusproperties odoo: fine\n"
+    path.write_text(text)
+    spec = make_spec(paths={"log_file": str(path)}, service={"log_timezone": "Asia/Dubai"})
+    assert logs.error_count(spec, logs.scan_for(spec, T0)).status == "PASS"
+    utc_spec = make_spec(paths={"log_file": str(path)})
+    assert logs.error_count(utc_spec, logs.scan_for(utc_spec, T0 - dt.timedelta(hours=5))).status == "FAIL"
+
+
+def test_unknown_timezone_is_a_clear_failure(tmp_path):
+    path = hl.healthy_log(tmp_path / "odoo-server.log", T0, RESTART)
+    spec = make_spec(paths={"log_file": str(path)}, service={"log_timezone": "Mars/Olympus"})
+    r = logs.error_count(spec, logs.scan_for(spec, T0))
+    assert r.status == "FAIL" and "Mars/Olympus" in r.message
+
+
+@pytest.mark.parametrize("block", [1, 7, 64, 1 << 20])
+def test_reverse_lines_matches_forward_reading(block):
+    rng = random.Random(block)
+    lines = [bytes(rng.choice(b"ab \xff") for _ in range(rng.randint(0, 30))) for _ in range(200)]
+    lines[-1] = b"last"  # a final empty line and a final newline look alike
+    for data in (b"\n".join(lines) + b"\n", b"\n".join(lines)):
+        got = list(logs.reverse_lines(lambda off, n, d=data: d[off:off + n], len(data), block))
+        assert list(reversed(got)) == lines
+    assert list(logs.reverse_lines(lambda off, n: b"", 0, block)) == []

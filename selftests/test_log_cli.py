@@ -1,0 +1,161 @@
+"""`deploylog record | sign | incident | attach | render | status | verify` end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from support import log_pytester as lp
+from support import log_scenarios as sc
+
+from deploylog import cli
+from deploylog.log import meta as meta_mod
+from deploylog.log import state
+
+LOG_COMMANDS = ("deploylog.commands.record", "deploylog.commands.render")
+
+
+@pytest.fixture
+def deploy(tmp_path, monkeypatch):
+    """A deployment dir with deploy.toml and a state holding phases P-6 (all pass)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(cli, "COMMAND_MODULES", LOG_COMMANDS)  # independent of the other command modules
+    (tmp_path / "deploy.toml").write_text(lp.DEPLOY_TOML)
+    path = state.state_path(tmp_path / "reports", sc.meta().deployment_id)
+    for event in sc.phase7_pending()["events"]:
+        state.append_event(path, sc.meta().deployment_id, {}, {k: v for k, v in event.items() if k != "seq"})
+    return tmp_path
+
+
+def deploylog(*argv: str) -> int:
+    return cli.main(list(argv))
+
+
+def log_json(root: Path) -> dict:
+    return json.loads((root / "reports" / "execution-log.json").read_text())
+
+
+def test_record_phase7_then_sign_then_verify(deploy, capsys):
+    assert deploylog("render") == 0
+    assert log_json(deploy)["items"]["7.1"]["status"] == "MANUAL"
+    for n in range(1, 6):
+        assert deploylog("record", f"7.{n}", "pass", "--tester", "Quinn QA", "--notes", f"step {n} ok") == 0
+    assert deploylog("sign", "devops", "Dana Ops", "APPROVE") == 0
+    assert deploylog("sign", "finance", "Fay Finance", "approve", "--time", "2025-12-22T11:00:00") == 0
+    doc = log_json(deploy)
+    assert doc["items"]["7.3"]["status"] == "PASS" and doc["items"]["7.3"]["manual"]["notes"] == "step 3 ok"
+    assert doc["overall"] == "COMPLETE SUCCESS" and doc["overall_final"] is True
+    assert doc["verdict"]["decision"] == "GO"
+    md = (deploy / "reports" / "execution-log.md").read_text()
+    assert "| Finance Manager | Fay Finance | ☑ APPROVE (2025-12-22 11:00:00 UTC) |" in md
+    assert "☑ ✅ **COMPLETE SUCCESS**" in md
+    capsys.readouterr()
+    assert deploylog("verify") == 0
+    out = capsys.readouterr().out
+    assert "verify OK" in out and out.count("OK     sign-off") == 2
+    assert deploylog("status") == 0
+    assert "deploylog: GO" in capsys.readouterr().out
+
+
+def test_incident_and_attachment(deploy, tmp_path_factory):
+    shot = tmp_path_factory.mktemp("shots") / "backup.png"
+    shot.write_bytes(b"\x89PNG fake")
+    assert deploylog("incident", "--description", "Odoo took 90 s to start", "--severity", "medium",
+                     "--resolution", "waited for the workers", "--approver", "Dana Ops") == 0
+    assert deploylog("attach", str(shot), "--kind", "backup-screenshot") == 0
+    doc = log_json(deploy)
+    assert doc["incidents"][0]["status"] == "Resolved" and doc["incidents"][0]["severity"] == "Medium"
+    attachment = doc["attachments"][0]
+    assert (deploy / "reports" / attachment["path"]).read_bytes() == b"\x89PNG fake"
+    assert len(attachment["sha256"]) == 64
+    md = (deploy / "reports" / "execution-log.md").read_text()
+    assert "**Severity**: ☐ Critical ☐ High ☑ Medium ☐ Low" in md
+    assert "- ☑ Backup verification screenshot: `attachments/backup.png`" in md
+    assert "- ☐ Odoo logs (last 100 lines)" in md
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("record", "4.1", "PASS", "--tester", "x"), "decided by its test"),
+        (("record", "9.9", "PASS", "--tester", "x"), "unknown log item"),
+        (("sign", "ceo", "Ann", "APPROVE"), "unknown role"),
+        (("sign", "verification", "Ann", "APPROVE"), "decides STABLE or ISSUES FOUND"),
+        (("record", "7.1", "PASS", "--tester", "x", "--time", "yesterday"), "not an ISO time"),
+        (("attach", "/nonexistent/file.txt"), "not a file"),
+    ],
+)
+def test_bad_input_is_one_line(deploy, capsys, argv, message):
+    assert deploylog(*argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("deploylog: error:") and message in err and "\n" not in err
+
+
+def test_verify_catches_an_edited_json_and_html(deploy, capsys):
+    deploylog("record", "7.1", "FAIL", "--tester", "Quinn QA")
+    path = deploy / "reports" / "execution-log.json"
+    doc = json.loads(path.read_text())
+    doc["items"]["7.1"]["status"] = "PASS"
+    path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    html = deploy / "reports" / "execution-log.html"
+    html.write_text(html.read_text().replace("CRITICAL FAILURE", "COMPLETE SUCCESS"))
+    capsys.readouterr()
+    assert deploylog("verify") == 1
+    out = capsys.readouterr().out
+    assert "EDITED execution-log.json" in out and "EDITED execution-log.html" in out
+    assert "OK     execution-log.md" in out
+    assert deploylog("render") == 0 and deploylog("verify") == 0
+
+
+def test_verify_catches_a_result_changed_after_signoff(deploy, capsys):
+    deploylog("sign", "finance", "Fay Finance", "APPROVE")
+    path = state.state_path(deploy / "reports", sc.meta().deployment_id)
+    data = json.loads(path.read_text())
+    data["events"][2]["results"][0]["status"] = "PASS"  # rewrite history, then re-render to hide it
+    data["events"][2]["results"][0]["message"] = "all good"
+    path.write_text(json.dumps(data))
+    deploylog("render")
+    capsys.readouterr()
+    assert deploylog("verify") == 1
+    assert "results recorded before this sign-off were changed after it" in capsys.readouterr().out
+
+
+def test_digest_is_chained_over_the_baseline(deploy, monkeypatch, capsys):
+    baseline = deploy / "baseline.json"
+    baseline.write_text(json.dumps({"digest": "a" * 64}))
+    deploylog("render")
+    without = log_json(deploy)["digest"]
+    assert "chained over the empty string" in log_json(deploy)["baseline"]["note"]
+    monkeypatch.setattr(meta_mod, "baseline_path", lambda spec: baseline)
+    deploylog("sign", "devops", "Dana Ops", "APPROVE")
+    doc = log_json(deploy)
+    assert doc["baseline"]["digest"] == "a" * 64 and doc["digest"] != without
+    assert deploylog("verify") == 0
+    baseline.write_text(json.dumps({"digest": "b" * 64}))  # baseline swapped after the log was signed
+    capsys.readouterr()
+    assert deploylog("verify") == 1
+    out = capsys.readouterr().out
+    assert "the baseline changed after this sign-off" in out
+
+
+def test_verify_without_a_state_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(cli, "COMMAND_MODULES", LOG_COMMANDS)
+    (tmp_path / "deploy.toml").write_text(lp.DEPLOY_TOML)
+    assert deploylog("verify") == 2
+    assert "nothing to verify" in capsys.readouterr().err
+
+
+def test_python_api_for_the_demo(deploy):
+    from deploylog import spec as spec_mod
+    from deploylog.log import actions
+
+    spec = spec_mod.load(deploy / "deploy.toml")
+    view = actions.record_manual(spec, "7.2", "PASS", "Quinn QA", "manager override works")
+    assert view.items["7.2"].status == "PASS"
+    view = actions.sign(spec, "qa", "Quinn QA", "APPROVE")
+    assert view.signoffs["QA/Testing"]["log_digest"]
+    paths = actions.render(spec)
+    assert sorted(p.name for p in paths.values()) == ["execution-log.html", "execution-log.json", "execution-log.md"]
+    assert "deploylog: GO" in actions.status_text(spec)

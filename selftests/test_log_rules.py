@@ -1,0 +1,183 @@
+"""The log's rules as pure functions: item status, phase results, scores, verdict, redaction, state."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from support import log_scenarios as sc
+
+from deploylog import catalogue
+from deploylog.errors import DeploylogError
+from deploylog.log import chain, redact, rules, state
+from deploylog.log.meta import read_baseline
+from deploylog.result import ERROR, FAIL, MANUAL, NA, PASS, SKIP
+
+
+@pytest.mark.parametrize(
+    ("statuses", "phase", "expected"),
+    [
+        ([], "4", SKIP),
+        ([], "7", MANUAL),
+        ([PASS, NA], "1", PASS),
+        ([NA, NA], "1", NA),
+        ([PASS, FAIL], "1", FAIL),
+        ([PASS, ERROR], "1", ERROR),
+        ([FAIL, ERROR], "1", FAIL),
+        ([PASS, SKIP], "1", SKIP),
+    ],
+)
+def test_item_status_across_hosts(statuses, phase, expected):
+    assert rules.item_status(statuses, phase) == expected
+
+
+def views_with(**statuses: str) -> dict[str, rules.ItemView]:
+    out = {}
+    for item in catalogue.ITEMS.values():
+        status = statuses.get(item.id.replace(".", "_"), PASS)
+        out[item.id] = rules.ItemView(item, status, f"{item.id} {status}", [sc.entry(item.id, status)])
+    return out
+
+
+def score_of(items: dict[str, rules.ItemView], aspect: str) -> int | None:
+    result = rules.overall(items, rules.phase_results(items))
+    return next(s for s in rules.scores(items, result) if s.aspect == aspect).value
+
+
+def test_score_penalties_by_severity():
+    assert score_of(views_with(), "Log Analysis") == 5
+    assert score_of(views_with(**{"6_1": FAIL}), "Log Analysis") == 4  # medium: -1
+    assert score_of(views_with(**{"6_1": FAIL, "6_2": FAIL}), "Log Analysis") == 2  # medium + high: -3
+    assert score_of(views_with(**{"6_1": FAIL, "6_2": FAIL, "6_3": ERROR}), "Log Analysis") == 1  # floor
+    assert score_of(views_with(**{"7_5": FAIL}), "Functional Tests") == 4  # low: -1/2, rounded up
+    assert score_of(views_with(**{"6_1": FAIL, "6_2": FAIL}), "Overall") == 4  # mean 4.4; failures cap at 4
+    assert score_of(views_with(**{"5_1": FAIL}), "Overall") == 1  # critical failure caps at 1
+
+
+def test_phase6_severity_boxes_follow_the_worst_failure():
+    items = views_with(**{"6_2": FAIL})
+    result = rules.phase_result("6", items)
+    assert result.severity_options == [("LOW", False), ("MEDIUM", False), ("HIGH", True)]
+    assert result.options == [("CLEAN LOGS", False), ("ERRORS FOUND", True)]
+
+
+def test_phase5_error_is_not_verified_rather_than_data_loss():
+    items = views_with(**{"5_4": ERROR})
+    result = rules.phase_result("5", items)
+    assert result.state == rules.PHASE_FAIL
+    assert result.options == [("ALL DATA INTACT", False), ("DATA LOSS DETECTED (ROLLBACK!)", False)]
+    assert result.note.startswith("data integrity NOT VERIFIED")
+    verdict = rules.verdict(items, rules.phase_results(items))
+    assert verdict.word == rules.NO_GO
+
+
+@pytest.mark.parametrize(
+    ("failing", "word", "words"),
+    [
+        ({"5_2": FAIL}, rules.ROLLBACK, "DATA LOSS"),
+        ({"4_1": FAIL}, rules.ROLLBACK, "critical failure after deployment"),
+        ({"0_4": FAIL}, rules.NO_GO, "ABORT & ROLLBACK"),
+        ({"1_1": FAIL}, rules.NO_GO, "ABORT: backup failed"),
+        ({"3_4": FAIL}, rules.NO_GO, "investigate"),
+        ({"6_1": FAIL}, rules.GO, "minor issues: 6.1"),
+        ({}, rules.GO, "phases 0-6 passed"),
+    ],
+)
+def test_verdict_precedence(failing, word, words):
+    items = views_with(**failing)
+    verdict = rules.verdict(items, rules.phase_results(items))
+    assert verdict.word == word
+    assert words in verdict.reason
+    assert verdict.line().startswith(f"deploylog: {word} — ")
+
+
+def test_a_rejected_signoff_is_no_go():
+    items = views_with()
+    signoffs = [sc.signoff("finance", "APPROVE"), sc.signoff("finance", "REJECT")]
+    verdict = rules.verdict(items, rules.phase_results(items), signoffs)
+    assert verdict.word == rules.NO_GO and "Finance Manager" in verdict.reason
+
+
+def test_overall_status_rules():
+    items = views_with(**{"2_2": FAIL})  # high, not critical
+    assert rules.overall(items, rules.phase_results(items)).status == rules.MINOR_ISSUES
+    items = views_with(**{"2_4": FAIL})  # critical
+    assert rules.overall(items, rules.phase_results(items)).status == rules.CRITICAL_FAILURE
+    items = views_with(**{"0_4": FAIL})  # high, but phase 0 failing aborts
+    assert rules.overall(items, rules.phase_results(items)).status == rules.CRITICAL_FAILURE
+    items = views_with()
+    assert rules.overall(items, rules.phase_results(items)).status == rules.COMPLETE_SUCCESS
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("host=db dbname=osusproperties user=odoo password=s3cr3t", "s3cr3t"),
+        ("postgresql://odoo:s3cr3t@db:5432/osusproperties", "s3cr3t"),
+        ("PGPASSWORD=s3cr3t pg_dump -Fc", "s3cr3t"),
+        ('{"password": "s3cr3t"}', "s3cr3t"),
+        ("postgres://odoo@db/osus?sslmode=require&password=s3cr3t", "s3cr3t"),
+        ("password = 's3 cr3t' host=db", "s3 cr3t"),
+    ],
+)
+def test_redaction(text, secret):
+    out = redact.redact(text)
+    assert secret not in out and "***" in out
+
+
+def test_redaction_keeps_ordinary_text():
+    text = "posted payments 150 > 100; 0 orphaned lines"
+    assert redact.redact(text) == text
+
+
+def test_state_is_written_atomically_and_redacted(tmp_path):
+    path = state.state_path(tmp_path, "db-mod-1.0")
+    event = sc.run(("0",), 0, {"0.1": {"evidence": "dsn: postgresql://odoo:hunter2@db/x"}})
+    state.append_event(path, "db-mod-1.0", {}, event)
+    state.append_event(path, "db-mod-1.0", {}, sc.run(("0",), 5))
+    data = json.loads(path.read_text())
+    assert [e["seq"] for e in data["events"]] == [1, 2]
+    assert "hunter2" not in path.read_text()
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+    with pytest.raises(DeploylogError, match="belongs to deployment"):
+        state.append_event(path, "other-deployment", {}, sc.run(("0",), 9))
+
+
+def test_corrupt_state_is_one_clear_error(tmp_path):
+    path = tmp_path / "x.state.json"
+    path.write_text("{not json")
+    with pytest.raises(DeploylogError, match="not valid JSON"):
+        state.load(path)
+
+
+def test_failed_write_leaves_the_old_state(tmp_path, monkeypatch):
+    path = tmp_path / "x.state.json"
+    state.save(path, state.new_state("x", {}))
+    before = path.read_text()
+
+    def boom(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(OSError):
+        state.save(path, {**state.new_state("x", {}), "events": [{"type": "run"}]})
+    assert path.read_text() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["x.state.json"]
+
+
+def test_chain_covers_the_baseline_and_every_event(tmp_path):
+    events = sc.all_pass()["events"]
+    base = chain.head("d", "", events)
+    assert chain.head("d", "abc", events) != base
+    edited = json.loads(json.dumps(events))
+    edited[2]["results"][0]["status"] = "FAIL"
+    assert chain.head("d", "", edited) != base
+    assert chain.heads("d", "", events)[-1] == base
+    baseline = tmp_path / "b.json"
+    assert not read_baseline(str(baseline)).present
+    assert "empty string" in read_baseline(str(baseline)).note
+    baseline.write_text(json.dumps({"digest": "f" * 64, "figures": {}}))
+    assert read_baseline(str(baseline)).digest == "f" * 64
+    baseline.write_text("garbage")
+    assert not read_baseline(str(baseline)).present

@@ -1,0 +1,23 @@
+"""PHASE 6: LOG ANALYSIS - the Odoo log since the deployment started, read from its end."""
+
+import pytest
+
+from deploylog.hostchecks import logs
+
+
+@pytest.mark.item("6.1")
+def test_error_count(spec, log_scan, host, verdict):
+    """Expected: 0 ERROR/CRITICAL records since phase 0 started (or in the last N lines)."""
+    verdict(logs.error_count(spec, log_scan, host))
+
+
+@pytest.mark.item("6.2")
+def test_module_errors(spec, log_scan, host, verdict):
+    """Expected: no ERROR record of the module (its logger, or its name in message/traceback)."""
+    verdict(logs.module_errors(spec, log_scan, host))
+
+
+@pytest.mark.item("6.3")
+def test_error_details(spec, log_scan, host, verdict):
+    """Expected: NONE; otherwise the full messages and tracebacks are pasted here."""
+    verdict(logs.error_details(spec, log_scan, host))
