@@ -73,9 +73,8 @@ def generate(path: Path, size: int) -> None:
 
 def measure(mode: str, path: str) -> dict:
     """Run in a child process: one scan, its time and peak RSS."""
-    from selftests.support.host_spec import make_spec
-
     from deploylog.hostchecks import hostio, logs
+    from selftests.support.host_spec import make_spec
 
     tail = 200 if mode == "tail" else 0
     spec = make_spec(paths={"log_file": path}, thresholds={"log_tail_lines": tail})

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from selftests.support import host_repo as hr
-from selftests.support.host_spec import make_spec
 
 from deploylog.hostchecks import code
+from selftests.support import host_repo as hr
+from selftests.support.host_spec import make_spec
 
 
 @pytest.fixture

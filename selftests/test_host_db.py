@@ -7,15 +7,15 @@ import os
 import subprocess
 import sys
 import tarfile
-from pathlib import Path
+import tomllib
 
 import pytest
+
+from deploylog import db, tomlwrite
+from deploylog.hostchecks import backup, guards, take_backup
 from selftests.support import host_repo as hr
 from selftests.support.host_pg import cluster_for, odoo_database
 from selftests.support.host_spec import ROOT, make_spec
-
-from deploylog import db
-from deploylog.hostchecks import backup, guards, take_backup
 
 DB = "osusproperties"
 HOUR = dt.timedelta(hours=1)
@@ -92,7 +92,7 @@ def test_backups_taken_the_template_way_pass_1_1_to_1_3(taken):
 
 
 def test_dump_older_than_phase_0_fails_1_1(taken, tmp_path):
-    spec, phase0, _ = fresh_copy(taken, tmp_path)
+    spec, _phase0, _ = fresh_copy(taken, tmp_path)
     r = backup.database_dump(spec, dt.datetime.now(dt.UTC) + HOUR)  # phase 0 began after the dump was written
     assert r.status == "FAIL" and r.item == "1.1"
     assert "before phase 0 started" in r.message and "not this deployment's backup" in r.message
@@ -165,11 +165,11 @@ def test_stale_or_missing_marker_fails_1_3(taken, tmp_path):
 
 def test_backup_command_prints_sizes_and_digests(pg, odoo_dsn, module_checkout, tmp_path):
     config = tmp_path / "deploy.toml"
-    text = (ROOT / "deploy.toml").read_text()
-    text = text.replace('dsn = "dbname=osusproperties"', f'dsn = "{odoo_dsn}"')
-    text = text.replace('repo = "/var/odoo/osusproperties/extra-addons"', f'repo = "{module_checkout}"')
-    text = text.replace('backup_dir = "/var/odoo/backups"', f'backup_dir = "{tmp_path / "bk"}"')
-    config.write_text(text.replace("[paths]\n", f'[paths]\npg_bin_dir = "{pg.bin_dir}"\n'))
+    raw = tomllib.loads((ROOT / "deploy.toml").read_text())
+    raw["database"]["dsn"] = odoo_dsn
+    raw["paths"].update(repo=str(module_checkout), backup_dir=str(tmp_path / "bk"), pg_bin_dir=str(pg.bin_dir),
+                        baseline_dir=str(tmp_path / "baseline"))
+    config.write_text(tomlwrite.dumps(raw))
     out = subprocess.run([sys.executable, "-m", "deploylog", "--deploy-config", str(config), "backup"],
                          capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stderr
@@ -178,7 +178,8 @@ def test_backup_command_prints_sizes_and_digests(pg, odoo_dsn, module_checkout, 
     dump = next((tmp_path / "bk").glob("*.dump"))
     assert take_backup.file_sha256(dump) in lines[0] and str(dump.stat().st_size) in lines[0]
     assert not list((tmp_path / "bk").glob("*.partial"))
-    bad = subprocess.run([sys.executable, "-m", "deploylog", "--deploy-config", str(config), "backup", "--dsn",
+    bad = subprocess.run([sys.executable, "-m", "deploylog", "--deploy-config", str(config), "backup",
+                          "--backup-dir", str(tmp_path / "bk2"), "--dsn",
                           f"host=127.0.0.1 port={pg.port} dbname=no_such_db user=postgres"],
                          capture_output=True, text=True, cwd=ROOT)
     assert bad.returncode == 2 and bad.stderr.startswith("deploylog: error: pg_dump of osusproperties failed")
@@ -280,3 +281,10 @@ def test_verify_restore_matches_the_baseline_and_catches_a_dump_missing_data(pg,
     assert r.status == "FAIL" and "restored copy does not match the baseline counts" in r.message
     with psycopg.connect(pg.dsn("postgres")) as conn:  # no scratch database left behind
         assert not conn.execute("SELECT datname FROM pg_database WHERE datname LIKE '%deploylog_verify%'").fetchall()
+
+
+def test_existing_backup_is_never_overwritten(taken):
+    spec, _, files = taken
+    when = dt.datetime.strptime(files[0].path.name.split("_PRE_DEPLOY_")[1][:15], "%Y%m%d_%H%M%S")
+    with pytest.raises(take_backup.DeploylogError, match="already exists"):
+        take_backup.take_backups(spec, when=when.replace(tzinfo=dt.UTC))

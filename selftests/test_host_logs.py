@@ -7,10 +7,10 @@ import random
 from pathlib import Path
 
 import pytest
-from selftests.support import host_logs as hl
-from selftests.support.host_spec import make_spec
 
 from deploylog.hostchecks import logs
+from selftests.support import host_logs as hl
+from selftests.support.host_spec import make_spec
 
 T0 = dt.datetime(2025, 12, 22, 10, 0, 0, tzinfo=dt.UTC)  # phase 0 started
 RESTART = T0 + dt.timedelta(minutes=12)

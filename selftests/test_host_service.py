@@ -7,11 +7,11 @@ import os
 import shutil
 
 import pytest
+
+from deploylog.hostchecks import service
 from selftests.support import host_logs as hl
 from selftests.support.host_server import OdooServer
 from selftests.support.host_spec import make_spec
-
-from deploylog.hostchecks import service
 
 HOUR = dt.timedelta(hours=1)
 

@@ -10,13 +10,13 @@ import datetime as dt
 
 import pytest
 import testinfra
+
+from deploylog.hostchecks import code, hostio, logs, service
 from selftests.support import host_logs as hl
 from selftests.support import host_repo as hr
 from selftests.support.host_server import OdooServer
 from selftests.support.host_spec import make_spec
 from selftests.support.host_sshd import Sshd
-
-from deploylog.hostchecks import code, hostio, logs, service
 
 T0 = dt.datetime(2025, 12, 22, 10, 0, tzinfo=dt.UTC)
 

@@ -106,14 +106,14 @@ def test_host_items_run_once_per_host_over_ssh(scenario, tmp_path_factory):
         restart = scenario.restart()
         scenario.write_log(restart)
         items = "2.1,2.2,2.3,2.4,3.3,6.1"
-        run = scenario.d.run("--items", items, f"--hosts=local,{sshd.hostspec}", f"--ssh-config={sshd.config}")
+        run = scenario.d.run("--items", items, f"--hosts=local://,{sshd.hostspec}", f"--ssh-config={sshd.config}")
         for item in items.split(","):
-            assert [s for s, _ in run.outcomes[item]] == ["PASS", "PASS"], (item, run.output[-3000:])
+            assert [s for s, _ in run.outcomes[item]] == ["PASS", "PASS"], (item, run.message(item))
         entries = run.log()["items"]["2.1"]
         assert "ssh://127.0.0.1" in str(entries) and "local" in str(entries)
         # a fault on the shared checkout fails on both hosts
         hr.deploy(scenario.repo, extra={f"{hr.MODULE}/models/res_partner.py": "x = 1\n"})
-        run = scenario.d.run("--items", "2.2", f"--hosts=local,{sshd.hostspec}", f"--ssh-config={sshd.config}")
+        run = scenario.d.run("--items", "2.2", f"--hosts=local://,{sshd.hostspec}", f"--ssh-config={sshd.config}")
         assert [s for s, _ in run.outcomes["2.2"]] == ["FAIL", "FAIL"]
     finally:
         sshd.stop()

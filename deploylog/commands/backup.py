@@ -15,13 +15,18 @@ def cmd_backup(args: argparse.Namespace) -> int:
     from deploylog.hostchecks import take_backup
 
     spec = load_spec(args)
+    base = None
+    if args.verify_restore:  # before any backup is taken: the comparison needs the baseline
+        from deploylog import baseline
+
+        base = baseline.load(spec)
     taken = take_backup.take_backups(spec, backup_dir=args.backup_dir, dsn=args.dsn)
     for t in taken:
         print(t.line())
     if args.verify_restore:
         from deploylog.hostchecks import restore
 
-        ok, text = restore.verify_against_baseline(spec, str(taken[0].path), admin_dsn=args.restore_dsn)
+        ok, text = restore.verify_against_baseline(spec, str(taken[0].path), admin_dsn=args.restore_dsn, base=base)
         print(text)
         if not ok:
             print("deploylog: restore verification FAILED: the dump does not match the baseline")

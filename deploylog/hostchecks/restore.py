@@ -54,7 +54,7 @@ def _compare(spec: Any, scratch_conninfo: str, base: baseline_mod.Baseline) -> t
             current = fingerprint.compute(snap, spec, name)
             same = current is not None and current.as_dict().get("digest") == entry.get("digest")
             ok &= same
-            lines.append(f"fingerprint {name:<16} {'identical' if same else 'DIFFERS'}")
+            lines.append(f"{'fingerprint ' + name:<28} {'identical' if same else 'DIFFERS':>21}")
         return ok, lines
     finally:
         snap.close()

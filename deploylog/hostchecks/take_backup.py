@@ -112,7 +112,12 @@ def take_backups(spec: Any, backup_dir: str | None = None, dsn: str | None = Non
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DeploylogError(f"cannot create the backup dir {directory}: {exc.strerror}") from None
-    dump = dump_database(spec, directory / f"{spec.database.name}_PRE_DEPLOY_{stamp}.dump", dsn)
-    archive = archive_module(spec, directory / f"{spec.deployment.module}_{stamp}.tar.gz")
-    marker = write_marker(spec, directory / f"DEPLOYMENT_SNAPSHOT_{stamp}", when, [dump, archive])
+    names = [directory / f"{spec.database.name}_PRE_DEPLOY_{stamp}.dump",
+             directory / f"{spec.deployment.module}_{stamp}.tar.gz", directory / f"DEPLOYMENT_SNAPSHOT_{stamp}"]
+    taken = [n for n in names if n.exists()]
+    if taken:  # a backup is evidence: never replaced silently
+        raise DeploylogError(f"{taken[0]} already exists: wait a second and run again")
+    dump = dump_database(spec, names[0], dsn)
+    archive = archive_module(spec, names[1])
+    marker = write_marker(spec, names[2], when, [dump, archive])
     return [dump, archive, marker]

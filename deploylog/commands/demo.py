@@ -1,0 +1,163 @@
+"""`deploylog demo`: the whole cycle on an embedded default, nothing to install or configure.
+
+Starts a throwaway PostgreSQL, generates an Odoo-17-shaped `osusproperties`,
+builds a git checkout of payment_account_enhanced 17.0.1.0.8, a running
+stand-in Odoo service with its log, then runs the log exactly as an operator
+would: preflight, phase 0, backups, the deployment (git pull of 17.0.1.0.9,
+service restart, module upgrade), post, phase 7 results and sign-off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from deploylog import spec as spec_mod
+from deploylog import tomlwrite
+from deploylog.demo import generate, module_repo, odoo_log
+from deploylog.demo.cluster import Cluster
+from deploylog.demo.odoo_server import OdooServer, wait_past
+from deploylog.demo.simulate import upgrade_module
+from deploylog.errors import DeploylogError
+
+SUITE_ROOT = Path(__file__).resolve().parents[2]
+DATABASE = "osusproperties"
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser("demo", help="run a complete deployment log on an embedded PostgreSQL")
+    parser.add_argument("--workdir", default="demo-run", help="where the demo keeps everything (reset each run)")
+    parser.add_argument("--payments", type=int, default=generate.SMALL.payments, help="size of the generated database")
+    parser.add_argument("--keep-running", action="store_true", help="leave PostgreSQL and the service running")
+    parser.set_defaults(func=run)
+
+
+def _banner(text: str) -> None:
+    print(f"\n=== {text} ===", flush=True)
+
+
+def _pytest(config: Path, *args: str) -> int:
+    """One log run, as an operator types it; output goes straight to the console."""
+    command = [sys.executable, "-m", "pytest", *args, f"--deploy-config={config}", "-q", "--no-header", "-p", "no:randomly"]
+    print("$ pytest " + " ".join(args), flush=True)
+    return subprocess.run(command, cwd=SUITE_ROOT, check=False).returncode
+
+
+def _write_config(workdir: Path, cluster: Cluster, repo: Path, server: OdooServer, cache: Path) -> Path:
+    with (SUITE_ROOT / "deploy.toml").open("rb") as fh:
+        import tomllib
+
+        config = tomllib.load(fh)
+    config["database"].update(name=DATABASE, dsn=cluster.dsn(DATABASE))
+    config["paths"].update(
+        repo=str(repo), backup_dir=str(workdir / "backups"), log_file=str(workdir / "odoo-server.log"),
+        baseline_dir=str(workdir / "baseline"), report_dir=str(workdir / "reports"), pg_bin_dir=str(cluster.bin_dir),
+    )
+    config["service"].update(server.service_config(), cache_dirs=[str(cache)])
+    # the demo host is a container: its disks are whatever they are; keep the rule, lower the bar
+    config["thresholds"]["min_free_disk_gb"] = 1
+    path = workdir / "deploy.toml"
+    path.write_text(tomlwrite.dumps(config))
+    return path
+
+
+def run(args: argparse.Namespace) -> int:
+    if not (SUITE_ROOT / "tests_phase0").is_dir():
+        raise DeploylogError(f"the demo runs from a deploylog checkout; {SUITE_ROOT} has no tests_phase0/")
+    workdir = Path(args.workdir).resolve()
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    from deploylog.hostchecks import take_backup
+    from deploylog.log import actions
+
+    _banner("embedded PostgreSQL + generated Odoo 17 database")
+    cluster = Cluster(base_dir=workdir / "pg").start()
+    server = OdooServer(workdir / "odoo")
+    try:
+        size = generate.Size(args.payments, int(args.payments * 0.75), max(1, args.payments * 3 // 10),
+                             max(20, args.payments // 10))
+        generate.generate(cluster.dsn(), cluster.dsn(DATABASE), DATABASE, size=size)
+        print(f"database {DATABASE}: {size.payments} payments, {size.invoices} invoices ({cluster.dsn(DATABASE)})")
+        repo, _ = module_repo.build_repo(workdir / "code")
+        cache = workdir / "lib" / ".cache"
+        (cache / "assets").mkdir(parents=True)
+        (cache / "assets" / "web.assets_backend.js").write_text("// stale bundle\n")
+        server.start()
+        history_start = dt.datetime.now(dt.UTC) - dt.timedelta(days=7)
+        odoo_log.write_log(workdir / "odoo-server.log", [*odoo_log.startup(history_start, pid=1001),
+                                                         *odoo_log.requests(history_start, 20, pid=1001)])
+        config = _write_config(workdir, cluster, repo, server, cache)
+        spec = spec_mod.load(config)
+        print(f"deployment config: {config}")
+
+        _banner("T-24h: preflight")
+        (workdir / "backups").mkdir()
+        take_backup.dump_database(spec, workdir / "backups" / f"{DATABASE}_PRE_DEPLOY_nightly.dump")
+        actions.record_manual(spec, "P.1", "PASS", "DevOps Demo", notes="maintenance window e-mailed to all finance users")
+        _pytest(config, "-m", "preflight")
+
+        _banner("PHASE 0: pre-deployment validation + baseline")
+        if _pytest(config, "-m", "phase0") != 0:
+            print("phase 0 failed: the demo stops here (ABORT)")
+            return 1
+        started_at = dt.datetime.fromisoformat(_baseline(spec)["phase0_started_at"])
+
+        _banner("PHASE 1: backups (deploylog backup)")
+        for taken in take_backup.take_backups(spec):
+            print(f"{taken.kind}: {taken.path} ({taken.size} bytes, sha256 {taken.sha256[:16]}…)")
+
+        _banner("PHASES 2-3: git pull 17.0.1.0.9, stop, clear caches, upgrade, start")
+        head = module_repo.deploy(repo)
+        print(f"HEAD -> {head}")
+        server.stop()
+        odoo_log.write_log(workdir / "odoo-server.log", [odoo_log.line(dt.datetime.now(dt.UTC), "INFO",
+                           "odoo.service.server", "Stopping gracefully", 1001, "?")], mode="a")
+        shutil.rmtree(cache)
+        upgrade_module(cluster.dsn(DATABASE), spec.deployment.expected_version)
+        wait_past(started_at + dt.timedelta(seconds=1.2))
+        server.start()
+        restart = dt.datetime.now(dt.UTC)
+        odoo_log.write_log(workdir / "odoo-server.log",
+                           [*odoo_log.startup(restart), *odoo_log.requests(restart, 30)], mode="a")
+
+        _banner("PHASES 1-6: post-deployment verification")
+        post_rc = _pytest(config, "-m", "post")
+
+        _banner("PHASE 7 + SIGN-OFF")
+        for item, notes in [
+            ("7.1", "accountant could not edit posted PV0000012: blocked with the expected message"),
+            ("7.2", "finance.manager edited a draft payment and reset it as allowed"),
+            ("7.3", "new payment went draft -> under_review -> approved -> posted"),
+            ("7.4", "reconciled payment PV0000003 could not be edited"),
+            ("7.5", "voucher printed with number and signatures"),
+        ]:
+            actions.record_manual(spec, item, "PASS", "QA Demo", notes=notes)
+        _pytest(config, "-m", "phase7")
+        outcome = "APPROVE" if post_rc == 0 else "REJECT"
+        actions.sign(spec, "DevOps/System Admin", "DevOps Demo", outcome)
+        actions.sign(spec, "Finance Manager", "Finance Demo", outcome)
+        actions.sign(spec, "QA/Testing", "QA Demo", outcome)
+        paths = actions.render(spec)
+        print(actions.status_text(spec))
+        _banner("execution log")
+        for name, path in paths.items():
+            print(f"{name}: {path}")
+        return post_rc
+    finally:
+        if not args.keep_running:
+            server.stop()
+            cluster.stop()
+
+
+def _baseline(spec: Any) -> dict[str, Any]:
+    import json
+
+    from deploylog import baseline
+
+    return json.loads(baseline.path_for(spec).read_text())

@@ -1,0 +1,214 @@
+"""A real git repository holding payment_account_enhanced, for the demo and the phase-2 and guard self-tests.
+
+`build_repo(root)` commits the module at 17.0.1.0.8 on branch 17.0 and returns
+the pre-deployment HEAD; `deploy(repo)` commits the 17.0.1.0.9 deployment that
+touches exactly the template's three files plus the manifest's version.
+Fault helpers edit the checkout the way a bad deployment would.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+MODULE = "payment_account_enhanced"
+OLD_VERSION = "17.0.1.0.8"
+NEW_VERSION = "17.0.1.0.9"
+EXPECTED_FILES = [
+    f"{MODULE}/models/account_payment.py",
+    f"{MODULE}/models/account_move.py",
+    f"{MODULE}/views/account_payment_views.xml",
+]
+
+MANIFEST = """\
+# -*- coding: utf-8 -*-
+{{
+    'name': 'Payment Account Enhanced',
+    'version': '{version}',
+    'category': 'Accounting/Payment',
+    'summary': 'Payment approval workflow, vouchers and posted-payment protection',
+    'author': 'OSUS Properties',
+    'license': 'LGPL-3',
+    'depends': ['account', 'mail'],
+    'data': [
+        'security/payment_security.xml',
+        'views/account_payment_views.xml',
+    ],
+    'installable': True,
+    'application': False,
+}}
+"""
+
+PAYMENT_OLD = '''\
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+
+class AccountPayment(models.Model):
+    _inherit = "account.payment"
+
+    approval_state = fields.Selection(
+        [("draft", "Draft"), ("under_review", "Under Review"), ("for_approval", "For Approval"),
+         ("for_authorization", "For Authorization"), ("approved", "Approved"), ("posted", "Posted"),
+         ("cancelled", "Cancelled")],
+        default="draft",
+    )
+    voucher_number = fields.Char(copy=False)
+    remarks = fields.Text()
+
+    def write(self, vals):
+        return super().write(vals)
+'''
+
+PAYMENT_NEW = '''\
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+PROTECTED_FIELDS = {"amount", "partner_id", "journal_id", "date", "currency_id"}
+
+
+class AccountPayment(models.Model):
+    _inherit = "account.payment"
+
+    approval_state = fields.Selection(
+        [("draft", "Draft"), ("under_review", "Under Review"), ("for_approval", "For Approval"),
+         ("for_authorization", "For Authorization"), ("approved", "Approved"), ("posted", "Posted"),
+         ("cancelled", "Cancelled")],
+        default="draft",
+    )
+    voucher_number = fields.Char(copy=False)
+    remarks = fields.Text()
+
+    def _is_payment_reconciled(self):
+        """True when a bank reconciliation line references the payment's move."""
+        self.ensure_one()
+        lines = self.env["account.bank.reconciliation.line"].search([("move_id", "=", self.move_id.id)], limit=1)
+        return bool(lines) or self.is_reconciled
+
+    def _is_payment_manager(self):
+        return self.env.user.has_group("{manager_group}")
+
+    def write(self, vals):
+        if PROTECTED_FIELDS & set(vals) and not self.env.user.has_group("{admin_group}"):
+            for payment in self:
+                if payment.state == "posted" and not payment._is_payment_manager():
+                    raise UserError(_("Posted payment %s cannot be edited.", payment.name))
+                if payment._is_payment_reconciled():
+                    raise UserError(_("Reconciled payment %s cannot be edited.", payment.name))
+        return super().write(vals)
+'''
+
+MOVE_OLD = '''\
+from odoo import _, fields, models
+from odoo.exceptions import UserError
+
+
+class AccountMove(models.Model):
+    _inherit = "account.move"
+
+    approval_state = fields.Selection(
+        [("draft", "Draft"), ("under_review", "Under Review"), ("for_approval", "For Approval"),
+         ("approved", "Approved"), ("posted", "Posted"), ("cancelled", "Cancelled")],
+        default="draft",
+    )
+'''
+
+MOVE_NEW = MOVE_OLD + '''
+    def button_draft(self):
+        for move in self:
+            if move.state == "posted" and not self.env.user.has_group("{manager_group}"):
+                raise UserError(_("Posted journal entry %s cannot be reset to draft.", move.name))
+        return super().button_draft()
+'''
+
+VIEWS_OLD = """\
+<?xml version="1.0" encoding="utf-8"?>
+<odoo>
+    <record id="view_account_payment_form_inherit" model="ir.ui.view">
+        <field name="name">account.payment.form.approval</field>
+        <field name="model">account.payment</field>
+        <field name="inherit_id" ref="account.view_account_payment_form"/>
+        <field name="arch" type="xml">
+            <field name="ref" position="after">
+                <field name="approval_state"/>
+            </field>
+        </field>
+    </record>
+</odoo>
+"""
+
+VIEWS_NEW = VIEWS_OLD.replace(
+    '<field name="approval_state"/>',
+    '<field name="approval_state"/>\n                <field name="voucher_number" readonly="state == \'posted\'"/>',
+)
+
+SECURITY = """\
+<?xml version="1.0" encoding="utf-8"?>
+<odoo>
+    <record id="group_payment_manager" model="res.groups">
+        <field name="name">Payment Manager</field>
+    </record>
+</odoo>
+"""
+
+
+def git(repo: Path, *args: str) -> str:
+    env_args = ["-c", "user.name=Deploy Bot", "-c", "user.email=deploy@example.com", "-c", "commit.gpgsign=false"]
+    out = subprocess.run(["git", *env_args, "-C", str(repo), *args], check=True, capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+def write(repo: Path, rel: str, text: str | bytes) -> None:
+    path = repo / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text)
+
+
+def guard_code(template: str, manager_group: str, admin_group: str) -> str:
+    return template.replace("{manager_group}", manager_group).replace("{admin_group}", admin_group)
+
+
+def build_repo(root: Path) -> tuple[Path, str]:
+    """(repo, HEAD before the deployment): the module at 17.0.1.0.8 on branch 17.0."""
+    repo = root / "extra-addons"
+    repo.mkdir(parents=True)
+    git(repo, "init", "-q", "-b", "17.0")
+    m = f"{MODULE}/"
+    write(repo, m + "__init__.py", "from . import models\n")
+    write(repo, m + "models/__init__.py", "from . import account_move, account_payment\n")
+    write(repo, m + "__manifest__.py", MANIFEST.format(version=OLD_VERSION))
+    write(repo, m + "models/account_payment.py", PAYMENT_OLD)
+    write(repo, m + "models/account_move.py", MOVE_OLD)
+    write(repo, m + "views/account_payment_views.xml", VIEWS_OLD)
+    write(repo, m + "security/payment_security.xml", SECURITY)
+    write(repo, "README.md", "OSUS extra addons\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", f"{MODULE} {OLD_VERSION}")
+    return repo, git(repo, "rev-parse", "HEAD")
+
+
+def deploy(repo: Path, *, manager_group: str = f"{MODULE}.group_payment_manager",
+           admin_group: str = "base.group_system", bump: bool = True,
+           extra: dict[str, str | bytes] | None = None, replace: dict[str, str | bytes] | None = None) -> str:
+    """Commit the 17.0.1.0.9 deployment (what `git pull` brings); returns the new HEAD.
+
+    extra: further files to change in the same commit (a fault); replace: override a file's new content.
+    """
+    m = f"{MODULE}/"
+    files: dict[str, str | bytes] = {
+        m + "models/account_payment.py": guard_code(PAYMENT_NEW, manager_group, admin_group),
+        m + "models/account_move.py": guard_code(MOVE_NEW, manager_group, admin_group),
+        m + "views/account_payment_views.xml": VIEWS_NEW,
+    }
+    if bump:
+        files[m + "__manifest__.py"] = MANIFEST.format(version=NEW_VERSION)
+    files.update(replace or {})
+    files.update(extra or {})
+    for rel, text in files.items():
+        write(repo, rel, text)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", f"[{NEW_VERSION}] Payment Workflow Hardening")
+    return git(repo, "rev-parse", "HEAD")

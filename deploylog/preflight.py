@@ -1,0 +1,107 @@
+"""T-24h checklist (P.2-P.6): what can be checked a day ahead from the database and the machine.
+
+P.1 (users notified) is a human act, recorded with `deploylog record P.1 ...`.
+The backup and service checks reuse the host modules, so the rules are the
+same ones phases 1 and 3 apply.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+from typing import Any
+
+from deploylog import dbchecks
+from deploylog.db import Snapshot
+from deploylog.hostchecks import backup, hostio, service
+from deploylog.result import CheckResult, failed, verdict
+
+GB = 1024**3
+
+
+def backups_verified(spec: Any, host: Any) -> CheckResult:
+    """P.2: the newest existing dump in the backup directory is complete and readable."""
+    result = backup.database_dump(spec, started_at=None, host=host)
+    return dataclasses.replace(result, item="P.2")
+
+
+def repository_access(spec: Any, host: Any) -> CheckResult:
+    """P.3: the checkout is a git repository on the expected branch, and its remote answers."""
+    repo = spec.paths.repo
+    name = hostio.host_name(host)
+    if not repo:
+        return failed("P.3", "paths.repo is not configured", host=name)
+    commands = [["git", "-C", repo, "rev-parse", "--abbrev-ref", "HEAD"], ["git", "-C", repo, "remote"]]
+    branch_out = hostio.run(host, commands[0])
+    if branch_out.rc != 0:
+        return failed("P.3", f"{repo} is not a readable git repository: {branch_out.stderr.strip()}",
+                      queries=[hostio.shown(commands[0])], host=name)
+    branch = branch_out.stdout.strip()
+    lines = [f"Repository: {repo}", f"Branch: {branch}"]
+    problems = []
+    if spec.deployment.branch and branch != spec.deployment.branch:
+        problems.append(f"on branch {branch!r}, expected {spec.deployment.branch!r}")
+    remotes = hostio.run(host, commands[1]).stdout.split()
+    if remotes:
+        probe = ["git", "-C", repo, "ls-remote", "--heads", remotes[0]]
+        commands.append(probe)
+        answer = hostio.run(host, probe)
+        lines.append(f"Remote {remotes[0]}: " + ("reachable" if answer.rc == 0 else answer.stderr.strip()))
+        if answer.rc != 0:
+            problems.append(f"remote {remotes[0]} does not answer: {answer.stderr.strip().splitlines()[-1:]}")
+    else:
+        lines.append("Remote: none configured (deployment pulls from a local source)")
+    message = "; ".join(problems) or f"git repository on branch {branch}"
+    return verdict("P.3", not problems, message, evidence="\n".join(lines),
+                   queries=[hostio.shown(c) for c in commands], host=name)
+
+
+def disk_space(spec: Any) -> CheckResult:
+    """P.4: free space above the threshold on every volume the deployment writes to."""
+    minimum = spec.thresholds.min_free_disk_gb
+    paths = {p for p in (spec.paths.backup_dir, spec.paths.repo, spec.paths.log_file and str(Path(spec.paths.log_file).parent)) if p}
+    lines, problems, volumes = [], [], {}
+    for path in sorted(paths):
+        existing = Path(path)
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        usage = shutil.disk_usage(existing)
+        free_gb = usage.free / GB
+        volumes[path] = round(free_gb, 1)
+        lines.append(f"{path}: {free_gb:.1f} GB free of {usage.total / GB:.1f} GB")
+        if free_gb <= minimum:
+            problems.append(f"{path} has {free_gb:.1f} GB free (expected > {minimum} GB)")
+    message = "; ".join(problems) or f"free space > {minimum} GB on {len(paths)} path(s)"
+    return verdict("P.4", not problems, message, evidence="\n".join(lines),
+                   queries=["shutil.disk_usage (statvfs) per path"], figures={"free_gb": volumes})
+
+
+def service_health(spec: Any, snap: Snapshot, host: Any) -> CheckResult:
+    """P.5: the database answers, and the Odoo service runs and answers its health URL."""
+    name = hostio.host_name(host)
+    version = snap.identity().server_version
+    lines = [f"PostgreSQL: answers (server {version}, database {snap.identity().database})"]
+    problems: list[str] = []
+    queries = ["SELECT current_setting('server_version')"]
+    if spec.service.manager != "none":
+        state = service.read_state(spec, host)
+        queries += state.queries
+        lines.append(f"Service ({state.manager} {state.name}): {state.status}")
+        if not state.running:
+            problems.append(f"service {state.name} is not running")
+    if spec.service.health_url:
+        code, detail = service.http_get(host, spec.service.health_url, spec.service.http_timeout_s)
+        queries.append(f"GET {spec.service.health_url}")
+        lines.append(f"GET {spec.service.health_url} -> {code if code is not None else 'NO ANSWER'} {detail[:60]}")
+        if code != 200:
+            problems.append(f"health URL answered {code if code is not None else 'nothing'}")
+    message = "; ".join(problems) or "database answers; Odoo service healthy"
+    return verdict("P.5", not problems, message, evidence="\n".join(lines), queries=queries, host=name)
+
+
+def manager_group(snap: Snapshot, spec: Any) -> CheckResult:
+    """P.6: the Payment Manager group has active members (same rule as 0.4 / 4.6)."""
+    return dbchecks.manager_members(snap, spec, "P.6")
+
+
