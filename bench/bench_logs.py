@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from selftests.support import host_logs as hl  # noqa: E402
+from deploylog.demo import odoo_log as hl  # noqa: E402
 
 START = dt.datetime(2025, 11, 22, 0, 0, tzinfo=dt.UTC)
 DEPLOY = dt.datetime(2025, 12, 22, 10, 0, tzinfo=dt.UTC)  # phase 0 started

@@ -49,7 +49,11 @@ def code_state(repo: str) -> dict[str, Any]:
         return {"repo": repo, "head": None, "branch": None, "reason": f"{repo} is not a directory on this machine"}
 
     def git(*args: str) -> str:
-        done = subprocess.run(["git", "-C", repo, *args], capture_output=True, text=True, check=False)
+        # safe.directory: the checkout usually belongs to the odoo user, not to whoever runs the log;
+        # reading HEAD is harmless, and git would otherwise refuse ("dubious ownership").
+        done = subprocess.run(
+            ["git", "-c", f"safe.directory={repo}", "-C", repo, *args], capture_output=True, text=True, check=False
+        )
         if done.returncode != 0:
             raise DeploylogError(done.stderr.strip() or f"git {' '.join(args)} failed")
         return done.stdout.strip()
@@ -97,7 +101,7 @@ def capture(snap: Snapshot, spec: Any, started_at: dt.datetime, staging: Path) -
         "module": spec.deployment.module,
         "expected_version": spec.deployment.expected_version,
         "phase0_started_at": started_at.isoformat(),
-        "captured_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+        "captured_at": dt.datetime.now(dt.UTC).isoformat(),
         "snapshot_time": snap.snapshot_time().isoformat(),
         "database": identity.as_dict(),
         "module_state": module.values,
@@ -125,7 +129,7 @@ def archive_existing(spec: Any) -> Path | None:
     target = path_for(spec)
     if not target.exists():
         return None
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     archived = target.with_name(f"{spec.deployment_id}.superseded-{stamp}.json")
     os.replace(target, archived)
     rows = rows_dir_for(spec)
@@ -195,7 +199,9 @@ def load(spec: Any) -> Baseline:
     try:
         data = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DeploylogError(f"baseline {path} is corrupt (not valid JSON: {exc}); it cannot be used as evidence") from None
+        raise DeploylogError(
+            f"baseline {path} is corrupt (not valid JSON: {exc}); it cannot be used as evidence"
+        ) from None
     if not isinstance(data, dict) or data.get("format") != FORMAT or "digest" not in data:
         raise DeploylogError(f"baseline {path} is not a deploylog baseline (format {FORMAT} with a digest)")
     if canonical_digest(data) != data["digest"]:

@@ -67,7 +67,15 @@ def payment_state_distribution(snap: Snapshot, spec: Any) -> CheckResult:
 
 
 def _recon_evidence(recon: odoo.Figure) -> str:
-    keys = ("lines", "with_move", "with_reconciliation", "without_move", "dangling_move", "dangling_reconciliation", "orphaned")
+    keys = (
+        "lines",
+        "with_move",
+        "with_reconciliation",
+        "without_move",
+        "dangling_move",
+        "dangling_reconciliation",
+        "orphaned",
+    )
     return f"table {recon['table']}\n" + _table({k: recon[k] for k in keys}, ("figure", "count"))
 
 
@@ -84,8 +92,12 @@ def reconciliation_integrity(snap: Snapshot, spec: Any) -> CheckResult:
         )
     if recon["orphaned"]:
         problems.append(f"{recon['orphaned']} orphaned line(s)")
-    message = "; ".join(problems) if problems else f"{recon['lines']} lines, all with move and reconciliation, 0 orphaned"
-    return verdict("0.2", not problems, message, evidence=_recon_evidence(recon), queries=recon.queries, figures=recon.values)
+    message = (
+        "; ".join(problems) if problems else f"{recon['lines']} lines, all with move and reconciliation, 0 orphaned"
+    )
+    return verdict(
+        "0.2", not problems, message, evidence=_recon_evidence(recon), queries=recon.queries, figures=recon.values
+    )
 
 
 def record_baseline(snap: Snapshot, spec: Any, started_at: dt.datetime, recapture: bool) -> CheckResult:
@@ -98,7 +110,9 @@ def record_baseline(snap: Snapshot, spec: Any, started_at: dt.datetime, recaptur
             stored = baseline_mod.load(spec)
             baseline_mod.check_identity(stored, snap.identity())
         except DeploylogError as exc:
-            return verdict("0.3", False, f"{exc}; re-run with --recapture-baseline to replace it", queries=reconciled.queries)
+            return verdict(
+                "0.3", False, f"{exc}; re-run with --recapture-baseline to replace it", queries=reconciled.queries
+            )
         same = stored.figures == figures_now and all(
             (stored.data["fingerprints"].get(n) or {}).get("digest")
             == getattr(fingerprint.compute(snap, spec, n), "digest", None)
@@ -107,15 +121,21 @@ def record_baseline(snap: Snapshot, spec: Any, started_at: dt.datetime, recaptur
         evidence = _baseline_evidence(stored.data, path)
         if same:
             return verdict(
-                "0.3", True,
+                "0.3",
+                True,
                 f"baseline already recorded at {stored.data['captured_at']} and still matches the database; kept",
-                evidence=evidence, queries=reconciled.queries, figures=stored.figures,
+                evidence=evidence,
+                queries=reconciled.queries,
+                figures=stored.figures,
             )
         return verdict(
-            "0.3", False,
+            "0.3",
+            False,
             f"a baseline recorded at {stored.data['captured_at']} exists and no longer matches the database; "
             "re-run with --recapture-baseline to replace it (the old one is archived)",
-            evidence=evidence, queries=reconciled.queries, figures=figures_now,
+            evidence=evidence,
+            queries=reconciled.queries,
+            figures=figures_now,
         )
     archived = baseline_mod.archive_existing(spec) if recapture else None
     data = baseline_mod.store(spec, snap, started_at)
@@ -124,10 +144,12 @@ def record_baseline(snap: Snapshot, spec: Any, started_at: dt.datetime, recaptur
         evidence += f"\nprevious baseline archived as {archived}"
     fig = data["figures"]
     return verdict(
-        "0.3", True,
+        "0.3",
+        True,
         f"baseline recorded: reconciled payments {fig['reconciled_payments_odoo']} (is_reconciled), "
         f"{_fmt(fig['reconciled_payments_module'])} (reconciliation lines)",
-        evidence=evidence, queries=reconciled.queries + [f["query"] for f in data["fingerprints"].values() if f],
+        evidence=evidence,
+        queries=reconciled.queries + [f["query"] for f in data["fingerprints"].values() if f],
         figures=fig,
     )
 
@@ -182,7 +204,9 @@ def manager_members(snap: Snapshot, spec: Any, item: str) -> CheckResult:
     g = found[xmlid]
     minimum = spec.thresholds.min_manager_members
     if not g["exists"]:
-        return verdict(item, False, f"group {xmlid} does not exist", evidence=_group_lines(found.values), queries=found.queries)
+        return verdict(
+            item, False, f"group {xmlid} does not exist", evidence=_group_lines(found.values), queries=found.queries
+        )
     return verdict(
         item,
         g["active_members"] >= minimum,
@@ -215,10 +239,14 @@ def module_loaded(snap: Snapshot, spec: Any) -> CheckResult:
     fig = odoo.module_state(snap, module)
     evidence = f"state: {fig['state']}\nlatest_version: {fig['latest_version']}\n\nExpected: installed | {expected}"
     if not fig["found"]:
-        return verdict("4.1", False, f"module {module} is not in ir_module_module", evidence=evidence, queries=fig.queries)
+        return verdict(
+            "4.1", False, f"module {module} is not in ir_module_module", evidence=evidence, queries=fig.queries
+        )
     problems = []
     if fig["state"] != "installed":
-        problems.append(f"state is {fig['state']!r}, expected 'installed' (a module left in {fig['state']!r} did not load)")
+        problems.append(
+            f"state is {fig['state']!r}, expected 'installed' (a module left in {fig['state']!r} did not load)"
+        )
     if fig["latest_version"] != expected:
         problems.append(f"latest_version is {fig['latest_version']!r}, expected {expected!r}")
     message = "; ".join(problems) or f"{module} installed at {expected}"
@@ -244,8 +272,10 @@ def workflow_distribution(snap: Snapshot, spec: Any) -> CheckResult:
         + _table(fig["distribution"], ("approval_state", "count"))
         + ("\n\nAnomalies:\n- " + "\n- ".join(anomalies) if anomalies else "\n\nAnomalies: none")
     )
-    message = "ANOMALIES DETECTED: " + "; ".join(anomalies) if anomalies else (
-        f"HEALTHY: {fig['total']} payment(s) in the last {fig['window_days']} days, no anomalies"
+    message = (
+        "ANOMALIES DETECTED: " + "; ".join(anomalies)
+        if anomalies
+        else (f"HEALTHY: {fig['total']} payment(s) in the last {fig['window_days']} days, no anomalies")
     )
     return verdict("4.5", not anomalies, message, evidence=evidence, queries=fig.queries, figures=fig.values)
 
@@ -256,9 +286,13 @@ def orphaned_lines(snap: Snapshot, spec: Any) -> CheckResult:
     if not recon["present"]:
         return not_applicable("4.7", recon["reason"])
     n = recon["orphaned"]
-    message = "NO ORPHANS" if n == 0 else (
-        f"ORPHANS FOUND: {n} ({recon['without_move']} without move, {recon['dangling_move']} pointing to a deleted move, "
-        f"{recon['dangling_reconciliation']} pointing to a deleted reconciliation)"
+    message = (
+        "NO ORPHANS"
+        if n == 0
+        else (
+            f"ORPHANS FOUND: {n} ({recon['without_move']} without move, {recon['dangling_move']} pointing to a deleted move, "
+            f"{recon['dangling_reconciliation']} pointing to a deleted reconciliation)"
+        )
     )
     return verdict("4.7", n == 0, message, evidence=_recon_evidence(recon), queries=recon.queries, figures=recon.values)
 

@@ -54,7 +54,9 @@ def set_query(name: str, snap: Snapshot, spec: Any) -> sql.Composable | None:
         if not recon["present"]:
             return None
         return sql.SQL("SELECT l.id, left(md5(ROW(l.id, l.{mc}, l.{rc})::text), 16) AS h FROM {t} l").format(
-            t=sql.Identifier(cfg.table), mc=sql.Identifier(cfg.move_column), rc=sql.Identifier(cfg.reconciliation_column)
+            t=sql.Identifier(cfg.table),
+            mc=sql.Identifier(cfg.move_column),
+            rc=sql.Identifier(cfg.reconciliation_column),
         )
     if name == "reconciled_payments":
         return sql.SQL(
@@ -137,9 +139,7 @@ def diff(snap: Snapshot, spec: Any, name: str, before: dict[str, Any], rows_file
     if now.digest == before["digest"]:
         return None
     old_buckets = before["buckets"]
-    changed_buckets = {
-        int(b) for b in set(old_buckets) | set(now.buckets) if old_buckets.get(b) != now.buckets.get(b)
-    }
+    changed_buckets = {int(b) for b in set(old_buckets) | set(now.buckets) if old_buckets.get(b) != now.buckets.get(b)}
     if rows_file is None or not rows_file.exists():
         return Diff([], [], [])
     base = set_query(name, snap, spec)

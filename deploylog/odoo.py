@@ -17,8 +17,13 @@ from psycopg import sql
 from deploylog.db import Snapshot
 
 PROTECTED_TABLES = (
-    "account_payment", "account_move", "ir_module_module", "res_groups", "res_groups_users_rel",
-    "res_users", "ir_model_data",
+    "account_payment",
+    "account_move",
+    "ir_module_module",
+    "res_groups",
+    "res_groups_users_rel",
+    "res_users",
+    "ir_model_data",
 )
 
 
@@ -241,8 +246,12 @@ def groups(snap: Snapshot, xmlids: list[str]) -> Figure:
             }
             for xmlid, gid, name, active, inactive, logins in snap.rows(query, (list(xmlids),))
         }
-        values = {x: found.get(x, {"exists": False, "id": None, "name": None, "active_members": 0,
-                                   "inactive_members": 0, "logins": []}) for x in xmlids}
+        values = {
+            x: found.get(
+                x, {"exists": False, "id": None, "name": None, "active_members": 0, "inactive_members": 0, "logins": []}
+            )
+            for x in xmlids
+        }
         return Figure(values, [query.replace("%s", "ARRAY" + repr(list(xmlids)))])
 
     return snap.memo("groups:" + ",".join(sorted(xmlids)), read)
@@ -254,7 +263,9 @@ def workflow_window(snap: Snapshot, spec: Any) -> Figure:
     def read() -> Figure:
         lay = layout(snap, spec)
         if not lay.has_column("account_payment", "approval_state"):
-            return Figure({"present": False, "reason": "account_payment.approval_state does not exist (module not installed?)"})
+            return Figure(
+                {"present": False, "reason": "account_payment.approval_state does not exist (module not installed?)"}
+            )
         query = sql.SQL(
             """SELECT p.approval_state, {state}, count(*)
                FROM account_payment p JOIN account_move m ON m.id = p.move_id

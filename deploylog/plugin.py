@@ -51,7 +51,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "item(id): the deployment-log item this test decides (e.g. '4.1')")
     for name, help_text in catalogue.MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {help_text}")
-    config.stash[context.SESSION_START] = dt.datetime.now(dt.timezone.utc)
+    config.stash[context.SESSION_START] = dt.datetime.now(dt.UTC)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -35,8 +35,12 @@ def repository_access(spec: Any, host: Any) -> CheckResult:
     commands = [["git", "-C", repo, "rev-parse", "--abbrev-ref", "HEAD"], ["git", "-C", repo, "remote"]]
     branch_out = hostio.run(host, commands[0])
     if branch_out.rc != 0:
-        return failed("P.3", f"{repo} is not a readable git repository: {branch_out.stderr.strip()}",
-                      queries=[hostio.shown(commands[0])], host=name)
+        return failed(
+            "P.3",
+            f"{repo} is not a readable git repository: {branch_out.stderr.strip()}",
+            queries=[hostio.shown(commands[0])],
+            host=name,
+        )
     branch = branch_out.stdout.strip()
     lines = [f"Repository: {repo}", f"Branch: {branch}"]
     problems = []
@@ -53,14 +57,19 @@ def repository_access(spec: Any, host: Any) -> CheckResult:
     else:
         lines.append("Remote: none configured (deployment pulls from a local source)")
     message = "; ".join(problems) or f"git repository on branch {branch}"
-    return verdict("P.3", not problems, message, evidence="\n".join(lines),
-                   queries=[hostio.shown(c) for c in commands], host=name)
+    return verdict(
+        "P.3", not problems, message, evidence="\n".join(lines), queries=[hostio.shown(c) for c in commands], host=name
+    )
 
 
 def disk_space(spec: Any) -> CheckResult:
     """P.4: free space above the threshold on every volume the deployment writes to."""
     minimum = spec.thresholds.min_free_disk_gb
-    paths = {p for p in (spec.paths.backup_dir, spec.paths.repo, spec.paths.log_file and str(Path(spec.paths.log_file).parent)) if p}
+    paths = {
+        p
+        for p in (spec.paths.backup_dir, spec.paths.repo, spec.paths.log_file and str(Path(spec.paths.log_file).parent))
+        if p
+    }
     lines, problems, volumes = [], [], {}
     for path in sorted(paths):
         existing = Path(path)
@@ -73,8 +82,14 @@ def disk_space(spec: Any) -> CheckResult:
         if free_gb <= minimum:
             problems.append(f"{path} has {free_gb:.1f} GB free (expected > {minimum} GB)")
     message = "; ".join(problems) or f"free space > {minimum} GB on {len(paths)} path(s)"
-    return verdict("P.4", not problems, message, evidence="\n".join(lines),
-                   queries=["shutil.disk_usage (statvfs) per path"], figures={"free_gb": volumes})
+    return verdict(
+        "P.4",
+        not problems,
+        message,
+        evidence="\n".join(lines),
+        queries=["shutil.disk_usage (statvfs) per path"],
+        figures={"free_gb": volumes},
+    )
 
 
 def service_health(spec: Any, snap: Snapshot, host: Any) -> CheckResult:
@@ -103,5 +118,3 @@ def service_health(spec: Any, snap: Snapshot, host: Any) -> CheckResult:
 def manager_group(snap: Snapshot, spec: Any) -> CheckResult:
     """P.6: the Payment Manager group has active members (same rule as 0.4 / 4.6)."""
     return dbchecks.manager_members(snap, spec, "P.6")
-
-

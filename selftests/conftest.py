@@ -38,8 +38,9 @@ class OdooDb:
 
 
 @pytest.fixture(scope="session")
-def pg_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    cluster = Cluster(base_dir=tmp_path_factory.mktemp("pg")).start()
+def pg_cluster() -> Iterator[Cluster]:
+    # not under pytest's basetemp: that is pruned by other pytest sessions on the machine
+    cluster = Cluster().start()
     yield cluster
     cluster.destroy()
 

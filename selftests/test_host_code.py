@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from deploylog.demo import module_repo as hr
 from deploylog.hostchecks import code
-from selftests.support import host_repo as hr
 from selftests.support.host_spec import make_spec
 
 

@@ -12,8 +12,8 @@ import tomllib
 import pytest
 
 from deploylog import db, tomlwrite
+from deploylog.demo import module_repo as hr
 from deploylog.hostchecks import backup, guards, take_backup
-from selftests.support import host_repo as hr
 from selftests.support.host_pg import cluster_for, odoo_database
 from selftests.support.host_spec import ROOT, make_spec
 
@@ -288,3 +288,27 @@ def test_existing_backup_is_never_overwritten(taken):
     when = dt.datetime.strptime(files[0].path.name.split("_PRE_DEPLOY_")[1][:15], "%Y%m%d_%H%M%S")
     with pytest.raises(take_backup.DeploylogError, match="already exists"):
         take_backup.take_backups(spec, when=when.replace(tzinfo=dt.UTC))
+
+
+def test_phase_1_over_ssh_agrees_with_local(taken, tmp_path, tmp_path_factory):
+    import testinfra
+
+    from selftests.support.host_sshd import Sshd
+
+    reason = Sshd.unavailable()
+    if reason:
+        pytest.skip(f"ssh backend not testable here: {reason}")
+    sshd = Sshd(tmp_path_factory.mktemp("sshd")).start()
+    try:
+        remote = testinfra.get_host(sshd.hostspec, ssh_config=str(sshd.config))
+        spec, phase0, target = fresh_copy(taken, tmp_path)
+        for check in (backup.database_dump, backup.code_backup, backup.snapshot_marker):
+            there, here = check(spec, phase0, remote), check(spec, phase0)
+            assert there.status == here.status == "PASS", there.message
+            assert there.figures.get("sha256") == here.figures.get("sha256")
+            assert there.host == "ssh://127.0.0.1"
+        archive = next(target.glob("*.tar.gz"))
+        archive.write_bytes(archive.read_bytes()[:200])
+        assert backup.code_backup(spec, phase0, remote).status == "FAIL"  # tar -tzf on the remote side
+    finally:
+        sshd.stop()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from deploylog.demo import module_repo as hr
 from deploylog.hostchecks import guards
-from selftests.support import host_repo as hr
 
 NEW = hr.guard_code(hr.PAYMENT_NEW, "payment_account_enhanced.group_payment_manager", "account.group_system").encode()
 MOVE = hr.guard_code(hr.MOVE_NEW, "payment_account_enhanced.group_payment_manager", "base.group_system").encode()

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from deploylog.demo import odoo_log as hl
 from deploylog.hostchecks import logs
-from selftests.support import host_logs as hl
 from selftests.support.host_spec import make_spec
 
 T0 = dt.datetime(2025, 12, 22, 10, 0, 0, tzinfo=dt.UTC)  # phase 0 started

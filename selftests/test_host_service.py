@@ -8,9 +8,9 @@ import shutil
 
 import pytest
 
+from deploylog.demo import odoo_log as hl
+from deploylog.demo.odoo_server import OdooServer
 from deploylog.hostchecks import service
-from selftests.support import host_logs as hl
-from selftests.support.host_server import OdooServer
 from selftests.support.host_spec import make_spec
 
 HOUR = dt.timedelta(hours=1)

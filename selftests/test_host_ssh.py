@@ -11,10 +11,10 @@ import datetime as dt
 import pytest
 import testinfra
 
+from deploylog.demo import module_repo as hr
+from deploylog.demo import odoo_log as hl
+from deploylog.demo.odoo_server import OdooServer
 from deploylog.hostchecks import code, hostio, logs, service
-from selftests.support import host_logs as hl
-from selftests.support import host_repo as hr
-from selftests.support.host_server import OdooServer
 from selftests.support.host_spec import make_spec
 from selftests.support.host_sshd import Sshd
 

@@ -7,8 +7,8 @@ import datetime as dt
 
 import pytest
 
-from selftests.support import host_logs as hl
-from selftests.support import host_repo as hr
+from deploylog.demo import module_repo as hr
+from deploylog.demo import odoo_log as hl
 from selftests.support.host_scenario import HOST_ITEMS, Scenario, wait_past
 from selftests.support.host_sshd import Sshd
 

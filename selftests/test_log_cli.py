@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-from support import log_pytester as lp
-from support import log_scenarios as sc
 
 from deploylog import cli
 from deploylog.log import meta as meta_mod
 from deploylog.log import state
+from selftests.support import log_pytester as lp
+from selftests.support import log_scenarios as sc
 
 LOG_COMMANDS = ("deploylog.commands.record", "deploylog.commands.render")
 

@@ -10,9 +10,9 @@ import subprocess
 import pytest
 from lxml import etree
 from lxml import html as lxml_html
-from support import log_scenarios as sc
 
 from deploylog.log import charts, render_html, render_json
+from selftests.support import log_scenarios as sc
 
 SCENARIOS = ["all_pass", "phase0_abort", "phase5_data_loss", "phase7_pending", "rerun_after_failure"]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -6,10 +6,10 @@ import json
 import re
 
 import pytest
-from support import log_scenarios as sc
 
 from deploylog import catalogue
 from deploylog.log import render_json, render_md
+from selftests.support import log_scenarios as sc
 
 
 def rendered(state):

@@ -11,10 +11,10 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
-from support import log_pytester as lp
 
 from deploylog import spec as spec_mod
 from deploylog.log import actions
+from selftests.support import log_pytester as lp
 
 pytest_plugins = ["pytester"]
 

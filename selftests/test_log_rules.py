@@ -6,13 +6,13 @@ import json
 import os
 
 import pytest
-from support import log_scenarios as sc
 
 from deploylog import catalogue
 from deploylog.errors import DeploylogError
 from deploylog.log import chain, redact, rules, state
 from deploylog.log.meta import read_baseline
 from deploylog.result import ERROR, FAIL, MANUAL, NA, PASS, SKIP
+from selftests.support import log_scenarios as sc
 
 
 @pytest.mark.parametrize(

@@ -43,7 +43,17 @@ def _banner(text: str) -> None:
 
 def _pytest(config: Path, *args: str) -> int:
     """One log run, as an operator types it; output goes straight to the console."""
-    command = [sys.executable, "-m", "pytest", *args, f"--deploy-config={config}", "-q", "--no-header", "-p", "no:randomly"]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        *args,
+        f"--deploy-config={config}",
+        "-q",
+        "--no-header",
+        "-p",
+        "no:randomly",
+    ]
     print("$ pytest " + " ".join(args), flush=True)
     return subprocess.run(command, cwd=SUITE_ROOT, check=False).returncode
 
@@ -55,8 +65,12 @@ def _write_config(workdir: Path, cluster: Cluster, repo: Path, server: OdooServe
         config = tomllib.load(fh)
     config["database"].update(name=DATABASE, dsn=cluster.dsn(DATABASE))
     config["paths"].update(
-        repo=str(repo), backup_dir=str(workdir / "backups"), log_file=str(workdir / "odoo-server.log"),
-        baseline_dir=str(workdir / "baseline"), report_dir=str(workdir / "reports"), pg_bin_dir=str(cluster.bin_dir),
+        repo=str(repo),
+        backup_dir=str(workdir / "backups"),
+        log_file=str(workdir / "odoo-server.log"),
+        baseline_dir=str(workdir / "baseline"),
+        report_dir=str(workdir / "reports"),
+        pg_bin_dir=str(cluster.bin_dir),
     )
     config["service"].update(server.service_config(), cache_dirs=[str(cache)])
     # the demo host is a container: its disks are whatever they are; keep the rule, lower the bar
@@ -80,8 +94,9 @@ def run(args: argparse.Namespace) -> int:
     cluster = Cluster(base_dir=workdir / "pg").start()
     server = OdooServer(workdir / "odoo")
     try:
-        size = generate.Size(args.payments, int(args.payments * 0.75), max(1, args.payments * 3 // 10),
-                             max(20, args.payments // 10))
+        size = generate.Size(
+            args.payments, int(args.payments * 0.75), max(1, args.payments * 3 // 10), max(20, args.payments // 10)
+        )
         generate.generate(cluster.dsn(), cluster.dsn(DATABASE), DATABASE, size=size)
         print(f"database {DATABASE}: {size.payments} payments, {size.invoices} invoices ({cluster.dsn(DATABASE)})")
         repo, _ = module_repo.build_repo(workdir / "code")
@@ -90,8 +105,10 @@ def run(args: argparse.Namespace) -> int:
         (cache / "assets" / "web.assets_backend.js").write_text("// stale bundle\n")
         server.start()
         history_start = dt.datetime.now(dt.UTC) - dt.timedelta(days=7)
-        odoo_log.write_log(workdir / "odoo-server.log", [*odoo_log.startup(history_start, pid=1001),
-                                                         *odoo_log.requests(history_start, 20, pid=1001)])
+        odoo_log.write_log(
+            workdir / "odoo-server.log",
+            [*odoo_log.startup(history_start, pid=1001), *odoo_log.requests(history_start, 20, pid=1001)],
+        )
         config = _write_config(workdir, cluster, repo, server, cache)
         spec = spec_mod.load(config)
         print(f"deployment config: {config}")
@@ -99,7 +116,9 @@ def run(args: argparse.Namespace) -> int:
         _banner("T-24h: preflight")
         (workdir / "backups").mkdir()
         take_backup.dump_database(spec, workdir / "backups" / f"{DATABASE}_PRE_DEPLOY_nightly.dump")
-        actions.record_manual(spec, "P.1", "PASS", "DevOps Demo", notes="maintenance window e-mailed to all finance users")
+        actions.record_manual(
+            spec, "P.1", "PASS", "DevOps Demo", notes="maintenance window e-mailed to all finance users"
+        )
         _pytest(config, "-m", "preflight")
 
         _banner("PHASE 0: pre-deployment validation + baseline")
@@ -116,15 +135,19 @@ def run(args: argparse.Namespace) -> int:
         head = module_repo.deploy(repo)
         print(f"HEAD -> {head}")
         server.stop()
-        odoo_log.write_log(workdir / "odoo-server.log", [odoo_log.line(dt.datetime.now(dt.UTC), "INFO",
-                           "odoo.service.server", "Stopping gracefully", 1001, "?")], mode="a")
+        odoo_log.write_log(
+            workdir / "odoo-server.log",
+            [odoo_log.line(dt.datetime.now(dt.UTC), "INFO", "odoo.service.server", "Stopping gracefully", 1001, "?")],
+            mode="a",
+        )
         shutil.rmtree(cache)
         upgrade_module(cluster.dsn(DATABASE), spec.deployment.expected_version)
         wait_past(started_at + dt.timedelta(seconds=1.2))
         server.start()
         restart = dt.datetime.now(dt.UTC)
-        odoo_log.write_log(workdir / "odoo-server.log",
-                           [*odoo_log.startup(restart), *odoo_log.requests(restart, 30)], mode="a")
+        odoo_log.write_log(
+            workdir / "odoo-server.log", [*odoo_log.startup(restart), *odoo_log.requests(restart, 30)], mode="a"
+        )
 
         _banner("PHASES 1-6: post-deployment verification")
         post_rc = _pytest(config, "-m", "post")

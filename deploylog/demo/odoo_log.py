@@ -1,4 +1,4 @@
-"""Odoo-format server logs for the phase-6 / 3.4 self-tests (and the 1 GB benchmark).
+"""Odoo-format server logs for the demo, the phase-6 / 3.4 self-tests and the 1 GB benchmark.
 
 Lines follow odoo/netsvc.py: `%(asctime)s %(pid)s %(levelname)s %(dbname)s %(name)s: %(message)s`
 with asctime `2025-12-22 10:15:03,123` (UTC, as Odoo logs by default).

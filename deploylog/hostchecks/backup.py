@@ -14,10 +14,13 @@ import datetime as dt
 import fnmatch
 import posixpath
 import re
+import tarfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from deploylog.hostchecks import hostio
+from deploylog.hostchecks.code import read_manifest
 from deploylog.result import CheckResult, failed, passed
 
 STAMP = "%Y%m%d_%H%M%S"
@@ -128,10 +131,10 @@ def required_tables(spec: Any, listing: Listing) -> list[str]:
 
 
 def database_dump(spec: Any, started_at: dt.datetime | None, host: Any | None = None,
-                  restore_check: Any = None) -> CheckResult:
+                  restore_check: Callable[[str], tuple[bool, str]] | None = None) -> CheckResult:
     """1.1: newest dump exists, is newer than phase 0, lists and reads whole, holds the protected data.
 
-    restore_check: optional callable(path) -> CheckResult-like (ok, evidence) for the deep mode
+    restore_check: optional callable(path) -> (ok, evidence) for the deep mode
     (restore into a scratch database and compare counts with the baseline).
     """
     host = host or hostio.local_host()
@@ -195,8 +198,6 @@ def database_dump(spec: Any, started_at: dt.datetime | None, host: Any | None = 
 def _archive_members(host: Any, path: str) -> tuple[list[str], str]:
     """(member names, error): the archive is read to its end, so truncation shows."""
     if hostio.is_local(host):
-        import tarfile
-
         try:
             with tarfile.open(path, "r:gz") as tar:
                 return [m.name for m in tar], ""
@@ -210,12 +211,8 @@ def _archive_members(host: Any, path: str) -> tuple[list[str], str]:
 
 def _archived_version(host: Any, path: str, member: str) -> str | None:
     """The version in the archived manifest (read as a literal), None when unreadable."""
-    from deploylog.hostchecks.code import read_manifest
-
     try:
         if hostio.is_local(host):
-            import tarfile
-
             with tarfile.open(path, "r:gz") as tar:
                 fh = tar.extractfile(member)
                 source = fh.read() if fh else b""

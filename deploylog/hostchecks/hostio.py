@@ -127,10 +127,3 @@ def listdir(host: Any, path: str | Path) -> list[str]:
     out = run(host, ["ls", "-A1", str(path)])
     return sorted(line for line in out.stdout.splitlines() if line) if out.rc == 0 else []
 
-
-def now(host: Any) -> dt.datetime:
-    """The host's clock (aware UTC): start times are compared on the host's own clock."""
-    if is_local(host):
-        return dt.datetime.now(dt.UTC)
-    out = run(host, ["date", "+%s.%N"])
-    return dt.datetime.fromtimestamp(float(out.stdout.strip()), dt.UTC)

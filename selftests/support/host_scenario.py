@@ -9,26 +9,19 @@ break one thing, then run `deployment.run(...)`.
 from __future__ import annotations
 
 import datetime as dt
-import time
 from pathlib import Path
 from typing import Any
 
 from deploylog import baseline as baseline_mod
 from deploylog import spec as spec_mod
+from deploylog.demo import module_repo as hr
+from deploylog.demo import odoo_log as hl
+from deploylog.demo.odoo_server import OdooServer, wait_past
 from deploylog.hostchecks import take_backup
-from selftests.support import host_logs as hl
-from selftests.support import host_repo as hr
-from selftests.support.host_server import OdooServer
 
 HOST_ITEMS = "1.1,1.2,1.3,2.1,2.2,2.3,2.4,3.1,3.2,3.3,3.4,4.2,4.3,4.4,6.1,6.2,6.3"
 # /proc start times are exact to a clock tick but btime is whole seconds: keep 1+ s apart
 CLOCK_SLACK = dt.timedelta(seconds=1.2)
-
-
-def wait_past(moment: dt.datetime) -> None:
-    """Sleep until the wall clock is past `moment` (ordering, not a timing assertion)."""
-    while (delta := (moment - dt.datetime.now(dt.UTC)).total_seconds()) > 0:
-        time.sleep(min(delta + 0.01, 0.5))
 
 
 class Scenario:

@@ -14,7 +14,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from selftests.support.host_server import free_port
+from deploylog.demo.odoo_server import free_port
 
 SSHD = "/usr/sbin/sshd"
 
