@@ -22,6 +22,7 @@ from typing import Any
 from deploylog import fingerprint, odoo
 from deploylog.db import Identity, Snapshot
 from deploylog.errors import DeploylogError
+from deploylog.filehash import sha256_file
 
 FORMAT = 1
 CREATE_COMMAND = "pytest -m phase0"
@@ -217,17 +218,9 @@ def load(spec: Any) -> Baseline:
         rows = baseline.rows_file(name)
         if rows is None or not rows.exists():
             raise DeploylogError(f"baseline row file {rows} is missing: the baseline is incomplete")
-        if "sha256:" + _sha256_file(rows) != entry["rows_sha256"]:
+        if "sha256:" + sha256_file(rows) != entry["rows_sha256"]:
             raise DeploylogError(f"baseline row file {rows} was modified after capture (digest mismatch)")
     return baseline
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def check_identity(baseline: Baseline, current: Identity) -> None:

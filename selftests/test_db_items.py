@@ -300,3 +300,26 @@ def test_checks_run_read_only(deployment, odoo_db):
             snap.rows("DELETE FROM account_payment")
     finally:
         snap.close()
+
+
+def test_dsn_option_overrides_the_config(deployment, odoo_db):
+    """`pytest -m phase0 --dsn ...` as documented: the command line wins over deploy.toml."""
+    deployment.configure(database={"dsn": "host=127.0.0.1 port=1 dbname=nowhere"})
+    run = phase0(deployment, f"--dsn={odoo_db.dsn}")
+    assert run.statuses() == dict.fromkeys(PHASE0, "PASS"), run.output
+
+
+def test_libpq_environment_is_used_when_the_dsn_is_empty(deployment, odoo_db):
+    """No dsn anywhere: PGHOST/PGPORT/PGUSER as libpq reads them, database name from deploy.toml."""
+    deployment.configure(database={"dsn": ""})
+    port = odoo_db.dsn.split("port=")[1].split()[0]
+    run = deployment.run(
+        "-m", "phase0", "--items", ",".join(PHASE0), env={"PGHOST": "127.0.0.1", "PGPORT": port, "PGUSER": "postgres"}
+    )
+    assert run.statuses() == dict.fromkeys(PHASE0, "PASS"), run.output
+
+
+def test_set_overrides_any_key(deployment, odoo_db):
+    run = phase0(deployment, "--set", "thresholds.min_posted_payments=100000")
+    assert run.status("0.1") == "FAIL"
+    assert "<= 100000" in run.message("0.1")

@@ -13,6 +13,7 @@ import pytest
 
 from deploylog import db, tomlwrite
 from deploylog.demo import module_repo as hr
+from deploylog.filehash import sha256_file
 from deploylog.hostchecks import backup, guards, take_backup
 from selftests.support.host_pg import cluster_for, odoo_database
 from selftests.support.host_spec import ROOT, make_spec
@@ -176,7 +177,7 @@ def test_backup_command_prints_sizes_and_digests(pg, odoo_dsn, module_checkout, 
     lines = out.stdout.splitlines()
     assert [line.split()[0] for line in lines[:3]] == ["dump", "archive", "marker"]
     dump = next((tmp_path / "bk").glob("*.dump"))
-    assert take_backup.file_sha256(dump) in lines[0] and str(dump.stat().st_size) in lines[0]
+    assert sha256_file(dump) in lines[0] and str(dump.stat().st_size) in lines[0]
     assert not list((tmp_path / "bk").glob("*.partial"))
     bad = subprocess.run([sys.executable, "-m", "deploylog", "--deploy-config", str(config), "backup",
                           "--backup-dir", str(tmp_path / "bk2"), "--dsn",

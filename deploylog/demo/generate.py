@@ -283,7 +283,7 @@ SELECT pays.id,
 FROM pays
 JOIN LATERAL (SELECT CASE WHEN pays.half THEN round(pays.amount / 2, 2) ELSE pays.amount END AS amt) a ON true
 JOIN (SELECT customer, max(total) AS total FROM targets GROUP BY customer) tot ON tot.customer = pays.customer
-JOIN targets t ON t.customer = pays.customer AND t.n = 1 + (pays.id * 7919) %% tot.total
+JOIN targets t ON t.customer = pays.customer AND t.n = 1 + (pays.id::bigint * 7919) %% tot.total
 """
 
 # Partial i belongs to payment i; a payment's counterpart line id and an

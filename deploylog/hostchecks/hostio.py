@@ -10,7 +10,6 @@ quoted by testinfra, never pasted into a shell string.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 import shlex
 from dataclasses import dataclass
@@ -18,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import testinfra
+
+from deploylog.filehash import sha256_file
 
 _CHUNK = 1 << 20
 
@@ -80,11 +81,7 @@ def stat(host: Any, path: str | Path) -> Stat:
 def sha256(host: Any, path: str | Path) -> str:
     """Streaming digest: a multi-GB dump is never held in memory."""
     if is_local(host):
-        digest = hashlib.sha256()
-        with open(path, "rb") as fh:
-            while block := fh.read(_CHUNK):
-                digest.update(block)
-        return digest.hexdigest()
+        return sha256_file(path)
     out = run(host, ["sha256sum", str(path)])
     if out.rc != 0:
         raise OSError(out.stderr.strip() or f"sha256sum {path} failed")

@@ -12,7 +12,6 @@ Runs on the Odoo host itself (local files, local pg_dump).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 import shutil
 import subprocess
@@ -23,6 +22,7 @@ from typing import Any
 
 from deploylog import db
 from deploylog.errors import DeploylogError
+from deploylog.filehash import sha256_file
 from deploylog.hostchecks import backup
 
 
@@ -37,16 +37,8 @@ class Taken:
         return f"{self.kind:<8} {self.path}  {self.size / 1_048_576:.2f} MB ({self.size} bytes)  sha256 {self.sha256}"
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _taken(kind: str, path: Path) -> Taken:
-    return Taken(kind, path, path.stat().st_size, file_sha256(path))
+    return Taken(kind, path, path.stat().st_size, sha256_file(path))
 
 
 def pg_binary(spec: Any, tool: str) -> str:

@@ -5,13 +5,13 @@ each recording goes into the deployment's state file and re-renders the log.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from deploylog.errors import DeploylogError
+from deploylog.filehash import sha256_file
 from deploylog.log import chain, publish, records
 from deploylog.log import meta as meta_mod
 from deploylog.log import state as state_mod
@@ -102,14 +102,6 @@ def add_incident(
     return append(target(spec, report_dir), event)[0]
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def attach(spec: Any, file: str | Path, kind: str = "other", report_dir: str | Path | None = None) -> dict[str, Any]:
     """Copy a file into <report_dir>/attachments and record its sha256."""
     t = target(spec, report_dir)
@@ -117,12 +109,12 @@ def attach(spec: Any, file: str | Path, kind: str = "other", report_dir: str | P
     if not source.is_file():
         raise DeploylogError(f"cannot attach {source}: not a file")
     records.attachment_kind(kind)
-    sha = _sha256(source)
+    sha = sha256_file(source)
     folder = t.report_dir / "attachments"
     folder.mkdir(parents=True, exist_ok=True)
     dest = folder / source.name
     n = 1
-    while dest.exists() and _sha256(dest) != sha:
+    while dest.exists() and sha256_file(dest) != sha:
         n += 1
         dest = folder / f"{source.stem}-{n}{source.suffix}"
     if not dest.exists():

@@ -98,10 +98,11 @@ class Deployment:
         self.config_path.write_text(tomlwrite.dumps(self.config))
         return self
 
-    def run(self, *args: str, timeout: int = 300) -> SuiteRun:
+    def run(self, *args: str, timeout: int = 300, env: dict[str, str] | None = None) -> SuiteRun:
+        """Run the log suite; the caller's PG* variables are dropped unless given in `env`."""
         self.runs += 1
         junit = self.root / f"junit-{self.runs}.xml"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith("PG")}, **(env or {})}
         done = subprocess.run(
             [sys.executable, "-m", "pytest", *args, f"--deploy-config={self.config_path}",
              f"--junitxml={junit}", "-q", "-p", "no:randomly"],
