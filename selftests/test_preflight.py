@@ -1,0 +1,105 @@
+"""T-24h items (P.1-P.6) through the real suite: PASS on a healthy installation, FAIL on each fault."""
+
+from __future__ import annotations
+
+import pytest
+
+from deploylog.demo import module_repo as hr
+from deploylog.log import actions
+from selftests.support.host_scenario import Scenario
+
+ITEMS = "P.1,P.2,P.3,P.4,P.5,P.6"
+
+
+@pytest.fixture
+def ready(deployment, pg_cluster):
+    """A running service, a readable nightly dump, the checkout on 17.0, small disk threshold."""
+    s = Scenario(deployment, pg_cluster.bin_dir)
+    deployment.configure(thresholds={"min_free_disk_gb": 0.001})
+    s.server.start()
+    (deployment.root / "backups").mkdir()
+    from deploylog.hostchecks import take_backup
+
+    take_backup.dump_database(s.spec, nightly(deployment))
+    yield s
+    s.server.stop()
+
+
+def nightly(deployment):
+    return deployment.root / "backups" / f"{deployment.config['database']['name']}_PRE_DEPLOY_nightly.dump"
+
+
+def preflight(deployment, *extra):
+    return deployment.run("-m", "preflight", "--items", ITEMS, *extra)
+
+
+def test_healthy_installation_passes_preflight(ready, deployment):
+    run = preflight(deployment)
+    assert run.status("P.1") == "SKIP"  # manual, pending until recorded
+    assert {i: run.status(i) for i in ITEMS.split(",")[1:]} == dict.fromkeys(ITEMS.split(",")[1:], "PASS"), run.output
+    assert run.log()["items"]["P.1"]["status"] == "MANUAL"
+    actions.record_manual(ready.spec, "P.1", "PASS", "Ops", notes="mail sent")
+    assert preflight(deployment).status("P.1") == "PASS"
+
+
+def test_recorded_failure_of_p1_fails(ready, deployment):
+    actions.record_manual(ready.spec, "P.1", "FAIL", "Ops", notes="mailing list bounced")
+    run = preflight(deployment)
+    assert run.status("P.1") == "FAIL"
+    assert "mailing list bounced" in run.message("P.1")
+
+
+def test_truncated_nightly_dump_fails_p2(ready, deployment):
+    dump = nightly(deployment)
+    dump.write_bytes(dump.read_bytes()[: dump.stat().st_size // 2])
+    run = preflight(deployment)
+    assert run.status("P.2") == "FAIL"
+    assert "truncated" in run.message("P.2")
+
+
+def test_no_dump_fails_p2(ready, deployment):
+    nightly(deployment).unlink()
+    run = preflight(deployment)
+    assert run.status("P.2") == "FAIL"
+    assert "[P.2]" in run.message("P.2")
+
+
+def test_wrong_branch_fails_p3(ready, deployment):
+    hr.git(ready.repo, "checkout", "-q", "-b", "feature/experiment")
+    run = preflight(deployment)
+    assert run.status("P.3") == "FAIL"
+    assert "on branch 'feature/experiment', expected '17.0'" in run.message("P.3")
+
+
+def test_not_a_repository_fails_p3(ready, deployment):
+    deployment.configure(paths={"repo": str(deployment.root)})
+    run = preflight(deployment)
+    assert run.status("P.3") == "FAIL"
+    assert "not a readable git repository" in run.message("P.3")
+
+
+def test_unreachable_remote_fails_p3(ready, deployment):
+    hr.git(ready.repo, "remote", "add", "origin", str(deployment.root / "gone.git"))
+    run = preflight(deployment)
+    assert run.status("P.3") == "FAIL"
+    assert "remote origin does not answer" in run.message("P.3")
+
+
+def test_too_little_disk_fails_p4(ready, deployment):
+    run = preflight(deployment, "--set", "thresholds.min_free_disk_gb=1000000")
+    assert run.status("P.4") == "FAIL"
+    assert "expected > 1000000 GB" in run.message("P.4")
+
+
+def test_stopped_service_fails_p5(ready, deployment):
+    ready.server.stop()
+    run = preflight(deployment)
+    assert run.status("P.5") == "FAIL"
+    assert "is not running" in run.message("P.5")
+
+
+def test_empty_manager_group_fails_p6(ready, deployment, odoo_db):
+    odoo_db.execute("DELETE FROM res_groups_users_rel WHERE gid = 16")
+    run = preflight(deployment)
+    assert run.status("P.6") == "FAIL"
+    assert "Payment Manager has 0 active member(s)" in run.message("P.6")
