@@ -2,7 +2,7 @@
 
 Usage: python bench/_record.py OUT.sql -- <pytest args>
 Each statement is written to OUT.sql as one psql-runnable statement terminated by
-';' and preceded by a '-- kind:' comment (figure | fingerprint | copy).
+';' and preceded by a '-- kind:' comment (figure | fingerprint | copy = row export, COPY or streamed buckets).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import pytest
 records: list[tuple[str, str]] = []
 _execute = psycopg.Cursor.execute
 _copy = psycopg.Cursor.copy
+_stream = psycopg.Cursor.stream
 
 
 def _text(cur: psycopg.Cursor, query, params) -> str:
@@ -34,7 +35,14 @@ def copy(self, statement, params=None, **kwargs):
     return _copy(self, statement, params, **kwargs)
 
 
+def stream(self, query, params=None, **kwargs):
+    # fingerprint.export_rows streams the per-bucket rows + digests: the row export
+    records.append(("copy", _text(self, query, params)))
+    return _stream(self, query, params, **kwargs)
+
+
 psycopg.Cursor.execute = execute
+psycopg.Cursor.stream = stream
 psycopg.Cursor.copy = copy
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ from typing import Any
 from deploylog import fingerprint, odoo
 from deploylog.db import Identity, Snapshot
 from deploylog.errors import DeploylogError
-from deploylog.filehash import sha256_file
 
 FORMAT = 1
 CREATE_COMMAND = "pytest -m phase0"
@@ -88,13 +87,16 @@ def capture(snap: Snapshot, spec: Any, started_at: dt.datetime, staging: Path) -
     module = odoo.module_state(snap, spec.deployment.module)
     prints: dict[str, Any] = {}
     for name in fingerprint.SETS:
-        fp = fingerprint.compute(snap, spec, name)
-        if fp is None:
+        if fingerprint.set_query(name, snap, spec) is None:
             prints[name] = None
             continue
+        # one pass per set: the COPY that writes the rows also yields the bucket digests
+        rows_sha256 = fingerprint.export_rows(snap, spec, name, staging / f"{name}.tsv")
+        fp = fingerprint.compute(snap, spec, name)
+        assert fp is not None
         entry = fp.as_dict()
         entry["rows_file"] = f"{name}.tsv"
-        entry["rows_sha256"] = fingerprint.export_rows(snap, spec, name, staging / entry["rows_file"])
+        entry["rows_sha256"] = rows_sha256
         prints[name] = entry
     data: dict[str, Any] = {
         "format": FORMAT,
@@ -218,9 +220,17 @@ def load(spec: Any) -> Baseline:
         rows = baseline.rows_file(name)
         if rows is None or not rows.exists():
             raise DeploylogError(f"baseline row file {rows} is missing: the baseline is incomplete")
-        if "sha256:" + sha256_file(rows) != entry["rows_sha256"]:
+        if "sha256:" + _sha256_file(rows) != entry["rows_sha256"]:
             raise DeploylogError(f"baseline row file {rows} was modified after capture (digest mismatch)")
     return baseline
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def check_identity(baseline: Baseline, current: Identity) -> None:

@@ -90,26 +90,47 @@ def compute(snap: Snapshot, spec: Any, name: str) -> Fingerprint | None:
         base = set_query(name, snap, spec)
         if base is None:
             return None
-        query = sql.SQL(
-            "SELECT s.id >> {shift}, count(*), md5(string_agg(s.h, '' ORDER BY s.id)) FROM ({base}) s GROUP BY 1"
-        ).format(shift=sql.Literal(BUCKET_SHIFT), base=base)
+        query = _bucket_query(base)
         buckets = {str(b): [c, d] for b, c, d in snap.rows(query)}
         return Fingerprint(sum(c for c, _ in buckets.values()), _digest(buckets), buckets, snap.text(query))
 
     return snap.memo(f"fingerprint:{name}", read)
 
 
+def _bucket_query(base: sql.Composable) -> sql.Composable:
+    return sql.SQL(
+        "SELECT s.id >> {shift}, count(*), md5(string_agg(s.h, '' ORDER BY s.id)) FROM ({base}) s GROUP BY 1"
+    ).format(shift=sql.Literal(BUCKET_SHIFT), base=base)
+
+
 def export_rows(snap: Snapshot, spec: Any, name: str, path: Path) -> str:
-    """Stream (id, hash) of a set into `path` with COPY; returns the file's sha256."""
+    """Write (id, hash) of a set into `path`, one tab-separated line per row in id order; returns the file's sha256.
+
+    One pass, one message per bucket: each result row carries a bucket's
+    count, its digest (exactly the expression of compute()) and its lines,
+    aggregated in SQL and streamed, so neither the rows nor a per-row
+    protocol message reach Python, and the bucket digests are memoised: a
+    baseline reads each set once, not twice. A fingerprint already computed
+    in this snapshot is kept as it is.
+    """
     base = set_query(name, snap, spec)
     assert base is not None
-    query = sql.SQL("COPY (SELECT s.id, s.h FROM ({base}) s ORDER BY s.id) TO STDOUT").format(base=base)
+    query = sql.SQL(
+        """SELECT s.id >> {shift}, count(*), md5(string_agg(s.h, '' ORDER BY s.id)),
+                  string_agg(s.id::text || E'\\t' || s.h || E'\\n', '' ORDER BY s.id)
+           FROM ({base}) s GROUP BY 1 ORDER BY 1"""
+    ).format(shift=sql.Literal(BUCKET_SHIFT), base=base)
     digest = hashlib.sha256()
     snap.round_trips += 1
-    with path.open("wb") as out, snap.conn.cursor().copy(query) as copy:
-        for chunk in copy:
-            digest.update(chunk)
-            out.write(chunk)
+    buckets: dict[str, list] = {}
+    with path.open("wb") as out:
+        for bucket, count, bucket_digest, lines in snap.conn.cursor().stream(query):
+            data = lines.encode()
+            digest.update(data)
+            out.write(data)
+            buckets[str(bucket)] = [count, bucket_digest]
+    fp = Fingerprint(sum(c for c, _ in buckets.values()), _digest(buckets), buckets, snap.text(_bucket_query(base)))
+    snap.memo(f"fingerprint:{name}", lambda: fp)
     return "sha256:" + digest.hexdigest()
 
 
