@@ -18,6 +18,7 @@ from deploylog.result import ERROR, FAIL, NA, PASS, CheckResult
 
 pytest_plugins = [
     "deploylog.fixtures_db",
+    "deploylog.fixtures_manual",
     "deploylog.hostchecks.fixtures",
     "deploylog.log.reporter",
 ]

@@ -2,19 +2,13 @@
 
 import pytest
 
-from deploylog import context, preflight
-from deploylog.log import manual
-from deploylog.result import MANUAL
+from deploylog import preflight
 
 
 @pytest.mark.item("P.1")
-def test_users_notified(spec, verdict, request):
+def test_users_notified(manual_result):
     """Users notified of the maintenance window: a human act, recorded with `deploylog record P.1`."""
-    result = manual.result_for(spec, "P.1")
-    if result.status == MANUAL:
-        context.record(request.node, result)
-        pytest.skip(f"MANUAL: {result.message}")
-    verdict(result)
+    manual_result("P.1")
 
 
 @pytest.mark.item("P.2")

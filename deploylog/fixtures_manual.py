@@ -1,5 +1,5 @@
-"""Phase 7 is manual: each test reports MANUAL (pending) until a tester records
-the result with `deploylog record 7.x PASS|FAIL --tester NAME`, then the
+"""Manual items (P.1, phase 7): each test reports MANUAL (pending) until a person
+records the result with `deploylog record ITEM PASS|FAIL --tester NAME`, then the
 recorded result. No database is needed."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from deploylog.result import MANUAL, CheckResult
 
 @pytest.fixture
 def manual_result(spec: Any, request: pytest.FixtureRequest, verdict: Callable[[CheckResult], CheckResult]):
-    """Decide a phase 7 item from its recorded manual result (skip as MANUAL while pending)."""
+    """Decide a manual item from its recorded result (skip as MANUAL while pending)."""
 
     def decide(item_id: str) -> CheckResult:
         result = manual.result_for(spec, item_id)
