@@ -46,8 +46,11 @@ def write_config(root: Path, db: str, dsn: str) -> Path:
         cfg = tomllib.load(fh)
     cfg["database"].update(name=db, dsn=dsn)
     cfg["paths"].update(
-        baseline_dir=str(root / "baseline"), report_dir=str(root / "reports"), repo=str(root / "no-repo"),
-        backup_dir=str(root / "backups"), log_file=str(root / "odoo-server.log"),
+        baseline_dir=str(root / "baseline"),
+        report_dir=str(root / "reports"),
+        repo=str(root / "no-repo"),
+        backup_dir=str(root / "backups"),
+        log_file=str(root / "odoo-server.log"),
     )
     path = root / "deploy.toml"
     path.write_text(tomlwrite.dumps(cfg))
@@ -62,8 +65,9 @@ def timed(cmd: list[str], **kw) -> tuple[float, int, int, str]:
     """(wall seconds, peak RSS KiB, returncode) of one whole process."""
     with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
         start = time.perf_counter()
-        done = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", tf.name, *cmd], cwd=REPO, env=env(),
-                              capture_output=True, text=True, check=False, **kw)
+        done = subprocess.run(
+            ["/usr/bin/time", "-f", "%M", "-o", tf.name, *cmd], cwd=REPO, env=env(), capture_output=True, text=True, check=False, **kw
+        )
         wall = time.perf_counter() - start
         lines = [ln for ln in Path(tf.name).read_text().split("\n") if ln.strip().isdigit()]
         rss = int(lines[-1]) if lines else 0
@@ -80,7 +84,7 @@ def bare_script(recorded: Path, with_fingerprints: bool) -> str:
     kind = None
     for line in recorded.read_text().split("\n"):
         if line.startswith("-- kind: "):
-            kind = line[len("-- kind: "):]
+            kind = line[len("-- kind: ") :]
             out.append(f"-- {kind}")
             continue
         if kind in ("fingerprint", "copy") and not with_fingerprints:
@@ -94,7 +98,7 @@ def count_kinds(recorded: Path) -> dict[str, int]:
     kinds: dict[str, int] = {}
     for line in recorded.read_text().split("\n"):
         if line.startswith("-- kind: "):
-            k = line[len("-- kind: "):]
+            k = line[len("-- kind: ") :]
             kinds[k] = kinds.get(k, 0) + 1
     return kinds
 
@@ -109,11 +113,26 @@ def bench_scale(cluster: Cluster, scale: float, runs: int, work: Path) -> dict:
     t = time.perf_counter()
     gen.generate(cluster.dsn("postgres"), dsn, db, size=gen.Size.scale(scale), seed=17)
     res["generate_s"] = time.perf_counter() - t
-    size = subprocess.run([str(cluster.bin_dir / "psql"), "-X", "-At", "-d", dsn, "-c",
-                           "SELECT pg_database_size(current_database()), (SELECT count(*) FROM account_payment),"
-                           " (SELECT count(*) FROM account_move), (SELECT count(*) FROM account_move_line),"
-                           " (SELECT count(*) FROM account_bank_reconciliation_line)"],
-                          capture_output=True, text=True, check=True).stdout.strip().split("|")
+    size = (
+        subprocess.run(
+            [
+                str(cluster.bin_dir / "psql"),
+                "-X",
+                "-At",
+                "-d",
+                dsn,
+                "-c",
+                "SELECT pg_database_size(current_database()), (SELECT count(*) FROM account_payment),"
+                " (SELECT count(*) FROM account_move), (SELECT count(*) FROM account_move_line),"
+                " (SELECT count(*) FROM account_bank_reconciliation_line)",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        .stdout.strip()
+        .split("|")
+    )
     res["db_bytes"], res["payments"], res["moves"], res["move_lines"], res["recon_lines"] = map(int, size)
     print(f"[scale {scale}] generated in {res['generate_s']:.1f}s: {size}", flush=True)
     config = write_config(root, db, dsn)
@@ -122,8 +141,11 @@ def bench_scale(cluster: Cluster, scale: float, runs: int, work: Path) -> dict:
     def suite(args: list[str], label: str) -> dict:
         walls, rss = [], []
         for i in range(runs):
-            wall, peak, rc, out = timed([PY, "-m", "pytest", *args, *common, "--recapture-baseline"]
-                                        if "phase0" in args else [PY, "-m", "pytest", *args, *common])
+            wall, peak, rc, out = timed(
+                [PY, "-m", "pytest", *args, *common, "--recapture-baseline"]
+                if "phase0" in args
+                else [PY, "-m", "pytest", *args, *common]
+            )
             if rc not in (0, 1):
                 raise SystemExit(f"{label} run failed rc={rc}:\n{out}")
             walls.append(wall)
@@ -134,8 +156,14 @@ def bench_scale(cluster: Cluster, scale: float, runs: int, work: Path) -> dict:
     def record(args: list[str], name: str) -> Path:
         out = root / f"{name}.sql"
         extra = ["--recapture-baseline"] if "phase0" in args else []
-        done = subprocess.run([PY, str(REPO / "bench" / "_record.py"), str(out), "--", *args, *common, *extra],
-                              cwd=REPO, env=env(), capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            [PY, str(REPO / "bench" / "_record.py"), str(out), "--", *args, *common, *extra],
+            cwd=REPO,
+            env=env(),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if done.returncode not in (0, 1):
             raise SystemExit(f"record {name} failed: {done.stdout[-3000:]}{done.stderr[-3000:]}")
         return out
@@ -146,8 +174,11 @@ def bench_scale(cluster: Cluster, scale: float, runs: int, work: Path) -> dict:
         walls = []
         for _ in range(runs):
             t = time.perf_counter()
-            subprocess.run([str(cluster.bin_dir / "psql"), "-X", "-q", "-A", "-t", "-d", dsn, "-f", str(script),
-                            "-o", str(root / "psql.out")], check=True, capture_output=True)
+            subprocess.run(
+                [str(cluster.bin_dir / "psql"), "-X", "-q", "-A", "-t", "-d", dsn, "-f", str(script), "-o", str(root / "psql.out")],
+                check=True,
+                capture_output=True,
+            )
             walls.append(time.perf_counter() - t)
         return stats(walls)
 

@@ -36,21 +36,27 @@ DEPLOY = dt.datetime(2025, 12, 22, 10, 0, tzinfo=dt.UTC)  # phase 0 started
 def generate(path: Path, size: int) -> None:
     """Write `size` bytes of history, then the deployment's lines."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tail_lines = [*hl.requests(DEPLOY - dt.timedelta(minutes=5), 50, pid=1001),
-                  hl.line(DEPLOY + dt.timedelta(minutes=10), "INFO", "odoo.service.server", "Stopping", 1001),
-                  *hl.startup(DEPLOY + dt.timedelta(minutes=12)),
-                  *hl.requests(DEPLOY + dt.timedelta(minutes=13), 100),
-                  *hl.module_error(DEPLOY + dt.timedelta(minutes=14)),
-                  *hl.requests(DEPLOY + dt.timedelta(minutes=15), 100)]
+    tail_lines = [
+        *hl.requests(DEPLOY - dt.timedelta(minutes=5), 50, pid=1001),
+        hl.line(DEPLOY + dt.timedelta(minutes=10), "INFO", "odoo.service.server", "Stopping", 1001),
+        *hl.startup(DEPLOY + dt.timedelta(minutes=12)),
+        *hl.requests(DEPLOY + dt.timedelta(minutes=13), 100),
+        *hl.module_error(DEPLOY + dt.timedelta(minutes=14)),
+        *hl.requests(DEPLOY + dt.timedelta(minutes=15), 100),
+    ]
     tail = ("\n".join(tail_lines) + "\n").encode()
     history = size - len(tail)
     span = (DEPLOY - dt.timedelta(minutes=10) - START).total_seconds()
-    request = ' INFO ? werkzeug: 10.0.0.7 - - [22/Dec/2025 10:15:03] "POST /web/dataset/call_kw/account.payment/' \
-              'web_read HTTP/1.1" 200 - 12 0.018 0.041\n'
-    error = [" ERROR osusproperties odoo.addons.mail.models.mail_mail: failed sending mail (id 42)\n",
-             "Traceback (most recent call last):\n",
-             '  File "/opt/odoo/addons/mail/models/mail_mail.py", line 512, in _send\n',
-             "ConnectionRefusedError: [Errno 111] Connection refused\n"]
+    request = (
+        ' INFO ? werkzeug: 10.0.0.7 - - [22/Dec/2025 10:15:03] "POST /web/dataset/call_kw/account.payment/'
+        'web_read HTTP/1.1" 200 - 12 0.018 0.041\n'
+    )
+    error = [
+        " ERROR osusproperties odoo.addons.mail.models.mail_mail: failed sending mail (id 42)\n",
+        "Traceback (most recent call last):\n",
+        '  File "/opt/odoo/addons/mail/models/mail_mail.py", line 512, in _send\n',
+        "ConnectionRefusedError: [Errno 111] Connection refused\n",
+    ]
     written, n = 0, 0
     with path.open("wb", buffering=1 << 22) as fh:
         while written < history:
@@ -83,10 +89,17 @@ def measure(mode: str, path: str) -> dict:
     scan = logs.scan_log(hostio.local_host(), path, None) if mode == "full" else logs.scan_for(spec, DEPLOY)
     r1, r2 = logs.error_count(spec, scan), logs.module_errors(spec, scan)
     elapsed = time.perf_counter() - t0
-    return {"mode": mode, "seconds": round(elapsed, 3), "peak_rss_mb": round(
-        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1), "bytes_read": scan.bytes_read,
-        "lines_read": scan.lines_read, "errors": r1.figures.get("errors"), "module_errors": r2.figures.get(
-        "module_errors"), "6.1": r1.status, "6.2": r2.status}
+    return {
+        "mode": mode,
+        "seconds": round(elapsed, 3),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "bytes_read": scan.bytes_read,
+        "lines_read": scan.lines_read,
+        "errors": r1.figures.get("errors"),
+        "module_errors": r2.figures.get("module_errors"),
+        "6.1": r1.status,
+        "6.2": r2.status,
+    }
 
 
 def shell_pipeline(path: Path, tail: bool) -> dict:
@@ -94,13 +107,15 @@ def shell_pipeline(path: Path, tail: bool) -> dict:
     t0 = time.perf_counter()
     if tail:
         producer = subprocess.Popen(["tail", "-n", "200", str(path)], stdout=subprocess.PIPE)
-        out = subprocess.run(["grep", "-c", r"ERROR\|CRITICAL"], stdin=producer.stdout, capture_output=True,
-                             text=True)
+        out = subprocess.run(["grep", "-c", r"ERROR\|CRITICAL"], stdin=producer.stdout, capture_output=True, text=True)
         producer.wait()
     else:
         out = subprocess.run(["grep", "-c", r"ERROR\|CRITICAL", str(path)], capture_output=True, text=True)
-    return {"mode": "tail -n 200 | grep -c" if tail else "grep -c (whole file)",
-            "seconds": round(time.perf_counter() - t0, 3), "count": int(out.stdout.strip() or 0)}
+    return {
+        "mode": "tail -n 200 | grep -c" if tail else "grep -c (whole file)",
+        "seconds": round(time.perf_counter() - t0, 3),
+        "count": int(out.stdout.strip() or 0),
+    }
 
 
 def main() -> int:
@@ -121,8 +136,9 @@ def main() -> int:
     # drop nothing from the page cache: every run reads a warm file, the comparison is fair
     rows = []
     for mode in ("window", "tail", "full"):
-        out = subprocess.run([sys.executable, __file__, "--path", str(path), "--measure", mode],
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--path", str(path), "--measure", mode], capture_output=True, text=True, check=True
+        )
         rows.append(json.loads(out.stdout))
     rows += [shell_pipeline(path, tail=True), shell_pipeline(path, tail=False)]
     print(f"log: {path}, {path.stat().st_size / 1_048_576:.0f} MB")

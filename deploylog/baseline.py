@@ -51,9 +51,7 @@ def code_state(repo: str) -> dict[str, Any]:
     def git(*args: str) -> str:
         # safe.directory: the checkout usually belongs to the odoo user, not to whoever runs the log;
         # reading HEAD is harmless, and git would otherwise refuse ("dubious ownership").
-        done = subprocess.run(
-            ["git", "-c", f"safe.directory={repo}", "-C", repo, *args], capture_output=True, text=True, check=False
-        )
+        done = subprocess.run(["git", "-c", f"safe.directory={repo}", "-C", repo, *args], capture_output=True, text=True, check=False)
         if done.returncode != 0:
             raise DeploylogError(done.stderr.strip() or f"git {' '.join(args)} failed")
         return done.stdout.strip()
@@ -202,17 +200,13 @@ def load(spec: Any) -> Baseline:
     try:
         data = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DeploylogError(
-            f"baseline {path} is corrupt (not valid JSON: {exc}); it cannot be used as evidence"
-        ) from None
+        raise DeploylogError(f"baseline {path} is corrupt (not valid JSON: {exc}); it cannot be used as evidence") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT or "digest" not in data:
         raise DeploylogError(f"baseline {path} is not a deploylog baseline (format {FORMAT} with a digest)")
     if canonical_digest(data) != data["digest"]:
         raise DeploylogError(f"baseline {path} was modified after capture (digest mismatch): it cannot be trusted")
     if data.get("deployment_id") != spec.deployment_id:
-        raise DeploylogError(
-            f"baseline {path} belongs to deployment {data.get('deployment_id')!r}, not {spec.deployment_id!r}"
-        )
+        raise DeploylogError(f"baseline {path} belongs to deployment {data.get('deployment_id')!r}, not {spec.deployment_id!r}")
     baseline = Baseline(data, path)
     for name, entry in data["fingerprints"].items():
         if entry is None:

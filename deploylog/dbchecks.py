@@ -92,12 +92,8 @@ def reconciliation_integrity(snap: Snapshot, spec: Any) -> CheckResult:
         )
     if recon["orphaned"]:
         problems.append(f"{recon['orphaned']} orphaned line(s)")
-    message = (
-        "; ".join(problems) if problems else f"{recon['lines']} lines, all with move and reconciliation, 0 orphaned"
-    )
-    return verdict(
-        "0.2", not problems, message, evidence=_recon_evidence(recon), queries=recon.queries, figures=recon.values
-    )
+    message = "; ".join(problems) if problems else f"{recon['lines']} lines, all with move and reconciliation, 0 orphaned"
+    return verdict("0.2", not problems, message, evidence=_recon_evidence(recon), queries=recon.queries, figures=recon.values)
 
 
 def record_baseline(snap: Snapshot, spec: Any, started_at: dt.datetime, recapture: bool) -> CheckResult:
@@ -110,12 +106,9 @@ def record_baseline(snap: Snapshot, spec: Any, started_at: dt.datetime, recaptur
             stored = baseline_mod.load(spec)
             baseline_mod.check_identity(stored, snap.identity())
         except DeploylogError as exc:
-            return verdict(
-                "0.3", False, f"{exc}; re-run with --recapture-baseline to replace it", queries=reconciled.queries
-            )
+            return verdict("0.3", False, f"{exc}; re-run with --recapture-baseline to replace it", queries=reconciled.queries)
         same = stored.figures == figures_now and all(
-            (stored.data["fingerprints"].get(n) or {}).get("digest")
-            == getattr(fingerprint.compute(snap, spec, n), "digest", None)
+            (stored.data["fingerprints"].get(n) or {}).get("digest") == getattr(fingerprint.compute(snap, spec, n), "digest", None)
             for n in fingerprint.SETS
         )
         evidence = _baseline_evidence(stored.data, path)
@@ -204,9 +197,7 @@ def manager_members(snap: Snapshot, spec: Any, item: str) -> CheckResult:
     g = found[xmlid]
     minimum = spec.thresholds.min_manager_members
     if not g["exists"]:
-        return verdict(
-            item, False, f"group {xmlid} does not exist", evidence=_group_lines(found.values), queries=found.queries
-        )
+        return verdict(item, False, f"group {xmlid} does not exist", evidence=_group_lines(found.values), queries=found.queries)
     return verdict(
         item,
         g["active_members"] >= minimum,
@@ -239,14 +230,10 @@ def module_loaded(snap: Snapshot, spec: Any) -> CheckResult:
     fig = odoo.module_state(snap, module)
     evidence = f"state: {fig['state']}\nlatest_version: {fig['latest_version']}\n\nExpected: installed | {expected}"
     if not fig["found"]:
-        return verdict(
-            "4.1", False, f"module {module} is not in ir_module_module", evidence=evidence, queries=fig.queries
-        )
+        return verdict("4.1", False, f"module {module} is not in ir_module_module", evidence=evidence, queries=fig.queries)
     problems = []
     if fig["state"] != "installed":
-        problems.append(
-            f"state is {fig['state']!r}, expected 'installed' (a module left in {fig['state']!r} did not load)"
-        )
+        problems.append(f"state is {fig['state']!r}, expected 'installed' (a module left in {fig['state']!r} did not load)")
     if fig["latest_version"] != expected:
         problems.append(f"latest_version is {fig['latest_version']!r}, expected {expected!r}")
     message = "; ".join(problems) or f"{module} installed at {expected}"

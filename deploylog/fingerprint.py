@@ -98,9 +98,9 @@ def compute(snap: Snapshot, spec: Any, name: str) -> Fingerprint | None:
 
 
 def _bucket_query(base: sql.Composable) -> sql.Composable:
-    return sql.SQL(
-        "SELECT s.id >> {shift}, count(*), md5(string_agg(s.h, '' ORDER BY s.id)) FROM ({base}) s GROUP BY 1"
-    ).format(shift=sql.Literal(BUCKET_SHIFT), base=base)
+    return sql.SQL("SELECT s.id >> {shift}, count(*), md5(string_agg(s.h, '' ORDER BY s.id)) FROM ({base}) s GROUP BY 1").format(
+        shift=sql.Literal(BUCKET_SHIFT), base=base
+    )
 
 
 def export_rows(snap: Snapshot, spec: Any, name: str, path: Path) -> str:

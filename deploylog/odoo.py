@@ -148,11 +148,7 @@ def reconciliation_lines(snap: Snapshot, spec: Any) -> Figure:
     def read() -> Figure:
         cfg = spec.reconciliation
         lay = layout(snap, spec)
-        missing = [
-            f"{cfg.table}.{col}"
-            for col in (cfg.move_column, cfg.reconciliation_column)
-            if not lay.has_column(cfg.table, col)
-        ]
+        missing = [f"{cfg.table}.{col}" for col in (cfg.move_column, cfg.reconciliation_column) if not lay.has_column(cfg.table, col)]
         if not lay.has_table(cfg.table) or missing:
             reason = (
                 f"table {cfg.table} does not exist in this database (not stock Odoo 17; set [reconciliation] table)"
@@ -247,9 +243,7 @@ def groups(snap: Snapshot, xmlids: list[str]) -> Figure:
             for xmlid, gid, name, active, inactive, logins in snap.rows(query, (list(xmlids),))
         }
         values = {
-            x: found.get(
-                x, {"exists": False, "id": None, "name": None, "active_members": 0, "inactive_members": 0, "logins": []}
-            )
+            x: found.get(x, {"exists": False, "id": None, "name": None, "active_members": 0, "inactive_members": 0, "logins": []})
             for x in xmlids
         }
         return Figure(values, [query.replace("%s", "ARRAY" + repr(list(xmlids)))])
@@ -263,9 +257,7 @@ def workflow_window(snap: Snapshot, spec: Any) -> Figure:
     def read() -> Figure:
         lay = layout(snap, spec)
         if not lay.has_column("account_payment", "approval_state"):
-            return Figure(
-                {"present": False, "reason": "account_payment.approval_state does not exist (module not installed?)"}
-            )
+            return Figure({"present": False, "reason": "account_payment.approval_state does not exist (module not installed?)"})
         query = sql.SQL(
             """SELECT p.approval_state, {state}, count(*)
                FROM account_payment p JOIN account_move m ON m.id = p.move_id

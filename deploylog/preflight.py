@@ -57,19 +57,13 @@ def repository_access(spec: Any, host: Any) -> CheckResult:
     else:
         lines.append("Remote: none configured (deployment pulls from a local source)")
     message = "; ".join(problems) or f"git repository on branch {branch}"
-    return verdict(
-        "P.3", not problems, message, evidence="\n".join(lines), queries=[hostio.shown(c) for c in commands], host=name
-    )
+    return verdict("P.3", not problems, message, evidence="\n".join(lines), queries=[hostio.shown(c) for c in commands], host=name)
 
 
 def disk_space(spec: Any) -> CheckResult:
     """P.4: free space above the threshold on every volume the deployment writes to."""
     minimum = spec.thresholds.min_free_disk_gb
-    paths = {
-        p
-        for p in (spec.paths.backup_dir, spec.paths.repo, spec.paths.log_file and str(Path(spec.paths.log_file).parent))
-        if p
-    }
+    paths = {p for p in (spec.paths.backup_dir, spec.paths.repo, spec.paths.log_file and str(Path(spec.paths.log_file).parent)) if p}
     lines, problems, volumes = [], [], {}
     for path in sorted(paths):
         existing = Path(path)

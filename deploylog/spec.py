@@ -223,9 +223,7 @@ def _check_values(spec: Spec) -> None:
     if spec.service.manager not in {"systemd", "process", "pidfile", "none"}:
         raise SpecError(f"service.manager: expected systemd, process, pidfile or none, got {spec.service.manager!r}")
     if spec.expected.manifest_policy not in {"version-only", "listed"}:
-        raise SpecError(
-            f"expected.manifest_policy: expected version-only or listed, got {spec.expected.manifest_policy!r}"
-        )
+        raise SpecError(f"expected.manifest_policy: expected version-only or listed, got {spec.expected.manifest_policy!r}")
     for key in ("statement_timeout_ms", "lock_timeout_ms", "connect_timeout_s"):
         if getattr(spec.database, key) <= 0:
             raise SpecError(f"database.{key}: must be > 0 (a check must never wait forever)")

@@ -42,9 +42,7 @@ def test_phase0_records_a_baseline_bound_to_the_database(deployment, odoo_db):
     data = json.loads(next((deployment.root / "baseline").glob("*.json")).read_text())
     assert data["database"]["database"] == odoo_db.name
     assert data["figures"]["payments"] == odoo_db.scalar("SELECT count(*) FROM account_payment")
-    assert data["figures"]["reconciled_payments_odoo"] == odoo_db.scalar(
-        "SELECT count(*) FROM account_payment WHERE is_reconciled"
-    )
+    assert data["figures"]["reconciled_payments_odoo"] == odoo_db.scalar("SELECT count(*) FROM account_payment WHERE is_reconciled")
     assert data["module_state"]["latest_version"] == "17.0.1.0.8"
     assert data["digest"].startswith("sha256:")
 
@@ -288,13 +286,17 @@ def test_checks_run_read_only(deployment, odoo_db):
     loaded = spec.load(deployment.config_path)
     snap = db.Snapshot(db.connect(loaded))
     try:
-        settings = dict(snap.rows(
-            "SELECT name, setting FROM pg_settings WHERE name IN "
-            "('default_transaction_read_only', 'statement_timeout', 'lock_timeout', 'application_name')"
-        ))
+        settings = dict(
+            snap.rows(
+                "SELECT name, setting FROM pg_settings WHERE name IN "
+                "('default_transaction_read_only', 'statement_timeout', 'lock_timeout', 'application_name')"
+            )
+        )
         assert settings == {
-            "application_name": "deploylog", "default_transaction_read_only": "on",
-            "lock_timeout": "2000", "statement_timeout": "60000",
+            "application_name": "deploylog",
+            "default_transaction_read_only": "on",
+            "lock_timeout": "2000",
+            "statement_timeout": "60000",
         }
         with pytest.raises(Exception, match="read-only transaction"):
             snap.rows("DELETE FROM account_payment")

@@ -103,8 +103,7 @@ def test_uncommitted_edit_fails_2_2(checkout):
 
 def test_python_syntax_error_fails_2_3_with_file_and_line(checkout):
     repo, before, spec = checkout
-    broken = hr.guard_code(hr.PAYMENT_NEW, "a.b", "base.group_system").replace("def write(self, vals):",
-                                                                                "def write(self, vals)")
+    broken = hr.guard_code(hr.PAYMENT_NEW, "a.b", "base.group_system").replace("def write(self, vals):", "def write(self, vals)")
     hr.deploy(repo, replace={f"{hr.MODULE}/models/account_payment.py": broken})
     r = code.syntax(spec, before)
     assert r.status == "FAIL" and r.item == "2.3"

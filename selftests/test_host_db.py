@@ -42,8 +42,11 @@ def module_checkout(tmp_path_factory):
 
 
 def spec_for(pg, dsn, repo, backup_dir, **more):
-    return make_spec(database={"name": DB, "dsn": dsn}, paths={"repo": str(repo), "backup_dir": str(backup_dir),
-                                                               "pg_bin_dir": str(pg.bin_dir)}, **more)
+    return make_spec(
+        database={"name": DB, "dsn": dsn},
+        paths={"repo": str(repo), "backup_dir": str(backup_dir), "pg_bin_dir": str(pg.bin_dir)},
+        **more,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +69,7 @@ def fresh_copy(taken, tmp_path):
         copy.write_bytes(f.path.read_bytes())
         st = f.path.stat()
         os.utime(copy, ns=(st.st_atime_ns, st.st_mtime_ns))
-    return make_spec(database=spec.database.as_dict(), paths={**spec.paths.as_dict(), "backup_dir": str(target)}), \
-        phase0, target
+    return make_spec(database=spec.database.as_dict(), paths={**spec.paths.as_dict(), "backup_dir": str(target)}), phase0, target
 
 
 # ------------------------------------------------------------------ 1.1-1.3
@@ -113,8 +115,7 @@ def test_truncated_dump_fails_1_1_although_its_listing_still_reads(taken, tmp_pa
 def test_dump_without_table_data_fails_1_1(pg, odoo_dsn, taken, tmp_path):
     spec, phase0, target = fresh_copy(taken, tmp_path)
     dump = next(target.glob("*.dump"))
-    subprocess.run([str(pg.bin_dir / "pg_dump"), "--format=custom", "--schema-only", f"--file={dump}", odoo_dsn],
-                   check=True)
+    subprocess.run([str(pg.bin_dir / "pg_dump"), "--format=custom", "--schema-only", f"--file={dump}", odoo_dsn], check=True)
     r = backup.database_dump(spec, phase0)
     assert r.status == "FAIL" and "no TABLE DATA for account_payment, account_move, account_move_line" in r.message
 
@@ -168,21 +169,36 @@ def test_backup_command_prints_sizes_and_digests(pg, odoo_dsn, module_checkout, 
     config = tmp_path / "deploy.toml"
     raw = tomllib.loads((ROOT / "deploy.toml").read_text())
     raw["database"]["dsn"] = odoo_dsn
-    raw["paths"].update(repo=str(module_checkout), backup_dir=str(tmp_path / "bk"), pg_bin_dir=str(pg.bin_dir),
-                        baseline_dir=str(tmp_path / "baseline"))
+    raw["paths"].update(
+        repo=str(module_checkout), backup_dir=str(tmp_path / "bk"), pg_bin_dir=str(pg.bin_dir), baseline_dir=str(tmp_path / "baseline")
+    )
     config.write_text(tomlwrite.dumps(raw))
-    out = subprocess.run([sys.executable, "-m", "deploylog", "--deploy-config", str(config), "backup"],
-                         capture_output=True, text=True, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, "-m", "deploylog", "--deploy-config", str(config), "backup"], capture_output=True, text=True, cwd=ROOT
+    )
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert [line.split()[0] for line in lines[:3]] == ["dump", "archive", "marker"]
     dump = next((tmp_path / "bk").glob("*.dump"))
     assert sha256_file(dump) in lines[0] and str(dump.stat().st_size) in lines[0]
     assert not list((tmp_path / "bk").glob("*.partial"))
-    bad = subprocess.run([sys.executable, "-m", "deploylog", "--deploy-config", str(config), "backup",
-                          "--backup-dir", str(tmp_path / "bk2"), "--dsn",
-                          f"host=127.0.0.1 port={pg.port} dbname=no_such_db user=postgres"],
-                         capture_output=True, text=True, cwd=ROOT)
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "deploylog",
+            "--deploy-config",
+            str(config),
+            "backup",
+            "--backup-dir",
+            str(tmp_path / "bk2"),
+            "--dsn",
+            f"host=127.0.0.1 port={pg.port} dbname=no_such_db user=postgres",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert bad.returncode == 2 and bad.stderr.startswith("deploylog: error: pg_dump of osusproperties failed")
     assert "Traceback" not in bad.stderr
 
@@ -229,8 +245,10 @@ def test_guard_naming_a_group_that_does_not_exist_fails(tmp_path, conn):
 
 
 def test_removed_guard_fails(tmp_path, conn):
-    spec = deployed(tmp_path, replace={f"{hr.MODULE}/models/account_payment.py": hr.PAYMENT_OLD,
-                                       f"{hr.MODULE}/models/account_move.py": hr.MOVE_OLD})
+    spec = deployed(
+        tmp_path,
+        replace={f"{hr.MODULE}/models/account_payment.py": hr.PAYMENT_OLD, f"{hr.MODULE}/models/account_move.py": hr.MOVE_OLD},
+    )
     r44 = check(spec, "4.4", conn)
     assert r44.status == "FAIL" and "NOT FOUND: method _is_payment_reconciled not found" in r44.message
     r42 = check(spec, "4.2", conn)
@@ -242,7 +260,10 @@ def test_removed_guard_fails(tmp_path, conn):
 def test_group_lookup_runs_read_only(conn):
     assert conn.execute("SHOW default_transaction_read_only").fetchone()[0] == "on"
     assert guards.resolve_groups(conn, ["base.group_system", "account.group_system", "nodot"]) == {
-        "base.group_system": 2, "account.group_system": None, "nodot": None}
+        "base.group_system": 2,
+        "account.group_system": None,
+        "nodot": None,
+    }
 
 
 # ------------------------------------------------------- 1.1 deep: restore
@@ -257,8 +278,13 @@ def test_verify_restore_matches_the_baseline_and_catches_a_dump_missing_data(pg,
     dsn = odoo_database(pg, "host_selftest_restore")
     spec = make_spec(
         database={"name": "host_selftest_restore", "dsn": dsn},
-        paths={"repo": str(module_checkout), "backup_dir": str(tmp_path / "bk"), "pg_bin_dir": str(pg.bin_dir),
-               "baseline_dir": str(tmp_path / "baseline")})
+        paths={
+            "repo": str(module_checkout),
+            "backup_dir": str(tmp_path / "bk"),
+            "pg_bin_dir": str(pg.bin_dir),
+            "baseline_dir": str(tmp_path / "baseline"),
+        },
+    )
     snap = db.Snapshot(db.connect(spec))
     try:
         baseline_mod.store(spec, snap, dt.datetime.now(dt.UTC))

@@ -57,8 +57,18 @@ def test_error_of_another_module_is_counted_but_not_a_module_error(tmp_path):
 
 def test_module_logger_and_critical_level(tmp_path):
     path = hl.healthy_log(tmp_path / "odoo-server.log", T0, RESTART)
-    hl.write_log(path, [hl.line(RESTART + dt.timedelta(seconds=9), "CRITICAL",
-                                "odoo.addons.payment_account_enhanced.models.account_payment", "guard failed")], "a")
+    hl.write_log(
+        path,
+        [
+            hl.line(
+                RESTART + dt.timedelta(seconds=9),
+                "CRITICAL",
+                "odoo.addons.payment_account_enhanced.models.account_payment",
+                "guard failed",
+            )
+        ],
+        "a",
+    )
     _, r1, r2, _ = run_all(spec_for(path))
     assert r1.status == "FAIL" and r1.figures["critical"] == 1
     assert r2.status == "FAIL" and "guard failed" in r2.message
@@ -82,8 +92,7 @@ def test_template_tail_mode_counts_only_the_last_lines(tmp_path):
 
 def test_rotated_log_is_followed_into_dot_1(tmp_path):
     path = tmp_path / "odoo-server.log"
-    hl.write_log(Path(f"{path}.1"), [*hl.requests(T0 - dt.timedelta(hours=1), 5),
-                                     *hl.module_error(T0 + dt.timedelta(minutes=2))])
+    hl.write_log(Path(f"{path}.1"), [*hl.requests(T0 - dt.timedelta(hours=1), 5), *hl.module_error(T0 + dt.timedelta(minutes=2))])
     hl.write_log(path, [*hl.startup(RESTART), *hl.requests(RESTART, 10)])
     scan, r1, r2, r3 = run_all(spec_for(path))
     assert r1.status == "FAIL" and r2.status == "FAIL"
@@ -143,6 +152,6 @@ def test_reverse_lines_matches_forward_reading(block):
     lines = [bytes(rng.choice(b"ab \xff") for _ in range(rng.randint(0, 30))) for _ in range(200)]
     lines[-1] = b"last"  # a final empty line and a final newline look alike
     for data in (b"\n".join(lines) + b"\n", b"\n".join(lines)):
-        got = list(logs.reverse_lines(lambda off, n, d=data: d[off:off + n], len(data), block))
+        got = list(logs.reverse_lines(lambda off, n, d=data: d[off : off + n], len(data), block))
         assert list(reversed(got)) == lines
     assert list(logs.reverse_lines(lambda off, n: b"", 0, block)) == []

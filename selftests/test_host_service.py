@@ -25,8 +25,7 @@ def odoo(tmp_path):
 
 def spec_for(server, tmp_path, **service_overrides):
     log = tmp_path / "odoo-server.log"
-    cfg = {**server.service_config(), "cache_dirs": [str(tmp_path / "cache" / ".cache"), str(tmp_path / "empty")],
-           **service_overrides}
+    cfg = {**server.service_config(), "cache_dirs": [str(tmp_path / "cache" / ".cache"), str(tmp_path / "empty")], **service_overrides}
     return make_spec(service=cfg, paths={"log_file": str(log)})
 
 
@@ -42,8 +41,12 @@ def test_restarted_service_passes_3_1_to_3_4(odoo, tmp_path):
     state = started_of(spec)
     phase0 = state.started - HOUR
     hl.healthy_log(tmp_path / "odoo-server.log", phase0, state.started)
-    results = [service.stopped(spec, state, phase0), service.caches_cleared(spec), service.started(spec, state),
-               service.healthy(spec, state, phase0)]
+    results = [
+        service.stopped(spec, state, phase0),
+        service.caches_cleared(spec),
+        service.started(spec, state),
+        service.healthy(spec, state, phase0),
+    ]
     assert [r.status for r in results] == ["PASS"] * 4, [r.message for r in results]
     assert state.pid == odoo.proc.pid
     assert f"GET {odoo.health_url} -> 200" in results[3].evidence
@@ -136,22 +139,21 @@ def test_systemd_without_systemd_as_pid_1_is_a_clear_failure():
 
 
 def test_systemd_show_output_is_parsed():
-    text = ("ActiveState=active\nSubState=running\nMainPID=4242\nActiveEnterTimestamp=@1766398503\n"
-            "InactiveEnterTimestamp=@1766398490\nExecMainStartTimestamp=@1766398502.5\n")
+    text = (
+        "ActiveState=active\nSubState=running\nMainPID=4242\nActiveEnterTimestamp=@1766398503\n"
+        "InactiveEnterTimestamp=@1766398490\nExecMainStartTimestamp=@1766398502.5\n"
+    )
     props = service.parse_systemd_show(text)
     assert props["MainPID"] == "4242"
-    assert service.parse_systemd_time(props["ExecMainStartTimestamp"]) == dt.datetime(2025, 12, 22, 10, 15, 2, 500000,
-                                                                                      tzinfo=dt.UTC)
-    assert service.parse_systemd_time("Mon 2025-12-22 10:15:03 UTC") == dt.datetime(2025, 12, 22, 10, 15, 3,
-                                                                                    tzinfo=dt.UTC)
+    assert service.parse_systemd_time(props["ExecMainStartTimestamp"]) == dt.datetime(2025, 12, 22, 10, 15, 2, 500000, tzinfo=dt.UTC)
+    assert service.parse_systemd_time("Mon 2025-12-22 10:15:03 UTC") == dt.datetime(2025, 12, 22, 10, 15, 3, tzinfo=dt.UTC)
     assert service.parse_systemd_time("n/a") is None
 
 
 def test_proc_start_time_parsing_survives_odd_process_names():
     proc_stat = "cpu 1 2 3\nbtime 1766390000\nprocesses 10\n"
     pid_stat = "4242 (odoo) worker (x)) S 1 4242 4242 0 -1 4194560 " + " ".join(["0"] * 12) + " 123456 0 0"
-    assert service.parse_proc_start(proc_stat, pid_stat, 100) == dt.datetime.fromtimestamp(1766390000 + 1234.56,
-                                                                                           dt.UTC)
+    assert service.parse_proc_start(proc_stat, pid_stat, 100) == dt.datetime.fromtimestamp(1766390000 + 1234.56, dt.UTC)
 
 
 def test_manager_none_is_not_applicable():

@@ -59,8 +59,10 @@ def test_phase_2_over_ssh_agrees_with_local(remote, tmp_path):
 
 def test_log_read_backwards_over_ssh(remote, tmp_path, monkeypatch):
     path = tmp_path / "odoo-server.log"
-    hl.write_log(path.with_name("odoo-server.log.1"), [*hl.requests(T0 - dt.timedelta(hours=1), 3),
-                                                       *hl.module_error(T0 + dt.timedelta(minutes=1))])
+    hl.write_log(
+        path.with_name("odoo-server.log.1"),
+        [*hl.requests(T0 - dt.timedelta(hours=1), 3), *hl.module_error(T0 + dt.timedelta(minutes=1))],
+    )
     hl.write_log(path, [*hl.startup(T0 + dt.timedelta(minutes=5)), *hl.requests(T0 + dt.timedelta(minutes=6), 400)])
     monkeypatch.setattr(logs, "BLOCK", 4096)  # several dd round trips, not one
     spec = make_spec(paths={"log_file": str(path)})
@@ -77,9 +79,10 @@ def test_service_over_ssh(remote, tmp_path):
     server = OdooServer(tmp_path / "odoo").start()
     try:
         for manager in ("pidfile", "process"):
-            spec = make_spec(service={**server.service_config(), "manager": manager,
-                                      "cache_dirs": [str(tmp_path / "gone")]},
-                             paths={"log_file": str(tmp_path / "odoo-server.log")})
+            spec = make_spec(
+                service={**server.service_config(), "manager": manager, "cache_dirs": [str(tmp_path / "gone")]},
+                paths={"log_file": str(tmp_path / "odoo-server.log")},
+            )
             state = service.read_state(spec, remote)
             assert state.running and state.pid == server.proc.pid, state
             local = service.read_state(spec)

@@ -61,8 +61,20 @@ def test_record_phase7_then_sign_then_verify(deploy, capsys):
 def test_incident_and_attachment(deploy, tmp_path_factory):
     shot = tmp_path_factory.mktemp("shots") / "backup.png"
     shot.write_bytes(b"\x89PNG fake")
-    assert deploylog("incident", "--description", "Odoo took 90 s to start", "--severity", "medium",
-                     "--resolution", "waited for the workers", "--approver", "Dana Ops") == 0
+    assert (
+        deploylog(
+            "incident",
+            "--description",
+            "Odoo took 90 s to start",
+            "--severity",
+            "medium",
+            "--resolution",
+            "waited for the workers",
+            "--approver",
+            "Dana Ops",
+        )
+        == 0
+    )
     assert deploylog("attach", str(shot), "--kind", "backup-screenshot") == 0
     doc = log_json(deploy)
     assert doc["incidents"][0]["status"] == "Resolved" and doc["incidents"][0]["severity"] == "Medium"

@@ -155,8 +155,7 @@ def test_never_run_log_ticks_nothing():
     assert doc["verdict"]["decision"] == "NO-GO"
 
 
-@pytest.mark.parametrize("scenario", ["all_pass", "phase0_abort", "phase5_data_loss", "phase7_pending",
-                                      "rerun_after_failure"])
+@pytest.mark.parametrize("scenario", ["all_pass", "phase0_abort", "phase5_data_loss", "phase7_pending", "rerun_after_failure"])
 def test_rendering_is_deterministic(scenario):
     state = getattr(sc, scenario)()
     assert render_md.render(sc.view(state)) == render_md.render(sc.view(json.loads(json.dumps(state))))

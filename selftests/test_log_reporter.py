@@ -115,10 +115,7 @@ def test_junit_xml_carries_the_item_property(pytester):
     lp.phase0(pytester)
     run(pytester, "--junitxml=junit.xml")
     tree = ElementTree.parse(pytester.path / "junit.xml")
-    props = {
-        case.get("name"): {p.get("name"): p.get("value") for p in case.iter("property")}
-        for case in tree.iter("testcase")
-    }
+    props = {case.get("name"): {p.get("name"): p.get("value") for p in case.iter("property")} for case in tree.iter("testcase")}
     assert props["test_distribution"] == {"item": "0.1"}
     assert props["test_permissions"] == {"item": "0.4"}
     assert props["test_not_a_log_item"] == {}
@@ -152,7 +149,7 @@ def test_json_report_metadata(pytester):
 
 
 def test_config_error_renders_a_log_with_the_error(pytester):
-    lp.setup(pytester, lp.DEPLOY_TOML + '\n[thresholds]\nmin_posted_paymnts = 5\n')
+    lp.setup(pytester, lp.DEPLOY_TOML + "\n[thresholds]\nmin_posted_paymnts = 5\n")
     pytester.makepyfile(
         test_spec="""
 import pytest

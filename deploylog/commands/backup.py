@@ -39,9 +39,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("backup", help="take the phase-1 backups: pg_dump -Fc, module archive, snapshot marker")
     p.add_argument("--backup-dir", default=None, help="overrides [paths] backup_dir")
     p.add_argument("--dsn", default=None, help="libpq connection for pg_dump; overrides [database] dsn")
-    p.add_argument("--verify-restore", action="store_true",
-                   help="restore the dump into a scratch database and compare its counts with the baseline")
-    p.add_argument("--restore-dsn", default=None,
-                   help="server/role allowed to CREATE DATABASE for the scratch copy (default: [database] "
-                        "restore_dsn, else dsn)")
+    p.add_argument(
+        "--verify-restore",
+        action="store_true",
+        help="restore the dump into a scratch database and compare its counts with the baseline",
+    )
+    p.add_argument(
+        "--restore-dsn",
+        default=None,
+        help="server/role allowed to CREATE DATABASE for the scratch copy (default: [database] restore_dsn, else dsn)",
+    )
     p.set_defaults(func=cmd_backup)

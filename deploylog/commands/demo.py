@@ -94,9 +94,7 @@ def run(args: argparse.Namespace) -> int:
     cluster = Cluster(base_dir=workdir / "pg").start()
     server = OdooServer(workdir / "odoo")
     try:
-        size = generate.Size(
-            args.payments, int(args.payments * 0.75), max(1, args.payments * 3 // 10), max(20, args.payments // 10)
-        )
+        size = generate.Size(args.payments, int(args.payments * 0.75), max(1, args.payments * 3 // 10), max(20, args.payments // 10))
         generate.generate(cluster.dsn(), cluster.dsn(DATABASE), DATABASE, size=size)
         print(f"database {DATABASE}: {size.payments} payments, {size.invoices} invoices ({cluster.dsn(DATABASE)})")
         repo, _ = module_repo.build_repo(workdir / "code")
@@ -116,9 +114,7 @@ def run(args: argparse.Namespace) -> int:
         _banner("T-24h: preflight")
         (workdir / "backups").mkdir()
         take_backup.dump_database(spec, workdir / "backups" / f"{DATABASE}_PRE_DEPLOY_nightly.dump")
-        actions.record_manual(
-            spec, "P.1", "PASS", "DevOps Demo", notes="maintenance window e-mailed to all finance users"
-        )
+        actions.record_manual(spec, "P.1", "PASS", "DevOps Demo", notes="maintenance window e-mailed to all finance users")
         _pytest(config, "-m", "preflight")
 
         _banner("PHASE 0: pre-deployment validation + baseline")
@@ -145,9 +141,7 @@ def run(args: argparse.Namespace) -> int:
         wait_past(started_at + dt.timedelta(seconds=1.2))
         server.start()
         restart = dt.datetime.now(dt.UTC)
-        odoo_log.write_log(
-            workdir / "odoo-server.log", [*odoo_log.startup(restart), *odoo_log.requests(restart, 30)], mode="a"
-        )
+        odoo_log.write_log(workdir / "odoo-server.log", [*odoo_log.startup(restart), *odoo_log.requests(restart, 30)], mode="a")
 
         _banner("PHASES 1-6: post-deployment verification")
         post_rc = _pytest(config, "-m", "post")

@@ -34,7 +34,13 @@ def cmd_sign(args: argparse.Namespace) -> int:
 
 def cmd_incident(args: argparse.Namespace) -> int:
     view = actions.add_incident(
-        load_spec(args), args.description, args.severity, args.resolution, args.approver, args.time, args.status,
+        load_spec(args),
+        args.description,
+        args.severity,
+        args.resolution,
+        args.approver,
+        args.time,
+        args.status,
         report_dir(args),
     )
     return _done(f"incident recorded ({args.severity})", view, args)
@@ -74,8 +80,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resolution", default="")
     p.add_argument("--approver", default="")
     p.add_argument("--time", default=None, help="ISO 8601; default now")
-    p.add_argument("--status", default=None, choices=list(records.INCIDENT_STATUSES),
-                   help="default: Resolved when a resolution is given, else Pending")
+    p.add_argument(
+        "--status",
+        default=None,
+        choices=list(records.INCIDENT_STATUSES),
+        help="default: Resolved when a resolution is given, else Pending",
+    )
     add_report_dir(p)
     p.set_defaults(func=cmd_incident)
 

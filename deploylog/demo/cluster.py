@@ -95,15 +95,31 @@ class Cluster:
             os.chown(self.base_dir, self.user.pw_uid, self.user.pw_gid)
         if not (self.data_dir / "PG_VERSION").exists():
             self._run(
-                str(self.bin_dir / "initdb"), "-D", str(self.data_dir), "-U", "postgres",
-                "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync",
+                str(self.bin_dir / "initdb"),
+                "-D",
+                str(self.data_dir),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C",
+                "--no-sync",
             )
         self.port = _free_port()
         options = f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off"
         try:
             self._run(
-                str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file),
-                "-o", options, "-w", "-t", "60", "start",
+                str(self.bin_dir / "pg_ctl"),
+                "-D",
+                str(self.data_dir),
+                "-l",
+                str(self.log_file),
+                "-o",
+                options,
+                "-w",
+                "-t",
+                "60",
+                "start",
             )
         except subprocess.CalledProcessError as exc:
             log = self.log_file.read_text(errors="replace") if self.log_file.exists() else ""

@@ -166,12 +166,12 @@ FROM (
              WHEN 'in_invoice' THEN 'BILL/' ELSE 'RBILL/' END || extract(year FROM day) || '/' AS prefix,
         CASE WHEN r_state < 0.85 THEN 'posted' WHEN r_state < 0.95 THEN 'draft' ELSE 'cancel' END AS state
     FROM (
-        SELECT g, {rnd('g', 1)} AS r_state, {rnd('g', 3)} AS r_flow,
-            1 + floor({rnd('g', 4)} * %(partners)s)::int AS partner,
-            round((100 + {rnd('g', 5)} * 49900)::numeric, 2) AS untaxed,
-            (%(today)s::date - floor({rnd('g', 6)} * 1095)::int) AS day,
-            CASE WHEN {rnd('g', 2)} < 0.55 THEN 'out_invoice' WHEN {rnd('g', 2)} < 0.65 THEN 'out_refund'
-                 WHEN {rnd('g', 2)} < 0.95 THEN 'in_invoice' ELSE 'in_refund' END AS move_type
+        SELECT g, {rnd("g", 1)} AS r_state, {rnd("g", 3)} AS r_flow,
+            1 + floor({rnd("g", 4)} * %(partners)s)::int AS partner,
+            round((100 + {rnd("g", 5)} * 49900)::numeric, 2) AS untaxed,
+            (%(today)s::date - floor({rnd("g", 6)} * 1095)::int) AS day,
+            CASE WHEN {rnd("g", 2)} < 0.55 THEN 'out_invoice' WHEN {rnd("g", 2)} < 0.65 THEN 'out_refund'
+                 WHEN {rnd("g", 2)} < 0.95 THEN 'in_invoice' ELSE 'in_refund' END AS move_type
         FROM generate_series(1, %(invoices)s) g) raw) s
 """
 
@@ -190,12 +190,12 @@ FROM (
         CASE WHEN journal = 3 THEN 'PBNK1/' ELSE 'PCSH1/' END || extract(year FROM created) || '/' AS prefix,
         CASE WHEN r_state < 0.80 THEN 'posted' WHEN r_state < 0.95 THEN 'draft' ELSE 'cancel' END AS state
     FROM (
-        SELECT g, {rnd('g', 11)} AS r_state, {rnd('g', 12)} AS r_flow,
-            1 + floor({rnd('g', 13)} * %(partners)s)::int AS partner,
-            round((50 + {rnd('g', 14)} * 19950)::numeric, 2) AS amount,
-            CASE WHEN {rnd('g', 15)} < 0.85 THEN 3 ELSE 4 END AS journal,
-            (%(today)s::timestamp - make_interval(days => floor(power({rnd('g', 16)}, 1.3) * 1095)::int,
-                                                   mins => floor({rnd('g', 17)} * 600)::int)) AS created
+        SELECT g, {rnd("g", 11)} AS r_state, {rnd("g", 12)} AS r_flow,
+            1 + floor({rnd("g", 13)} * %(partners)s)::int AS partner,
+            round((50 + {rnd("g", 14)} * 19950)::numeric, 2) AS amount,
+            CASE WHEN {rnd("g", 15)} < 0.85 THEN 3 ELSE 4 END AS journal,
+            (%(today)s::timestamp - make_interval(days => floor(power({rnd("g", 16)}, 1.3) * 1095)::int,
+                                                   mins => floor({rnd("g", 17)} * 600)::int)) AS created
         FROM generate_series(1, %(payments)s) g) raw) s
 """
 
@@ -204,7 +204,7 @@ INSERT INTO account_payment (id, move_id, is_reconciled, is_matched, is_internal
     partner_type, payment_reference, currency_id, partner_id, outstanding_account_id, destination_account_id,
     approval_state, voucher_number, reviewer_id, reviewer_date, approver_id, approver_date,
     authorizer_id, authorizer_date, requires_authorization, remarks, create_uid, create_date, write_uid, write_date)
-SELECT g, m.id, reconciled, reconciled OR {rnd('g', 22)} < 0.1, false, m.amount_total,
+SELECT g, m.id, reconciled, reconciled OR {rnd("g", 22)} < 0.1, false, m.amount_total,
     direction, CASE WHEN direction = 'inbound' THEN 'customer' ELSE 'supplier' END,
     'REF' || g, 1, m.partner_id, CASE WHEN direction = 'inbound' THEN 4 ELSE 5 END,
     CASE WHEN direction = 'inbound' THEN 1 ELSE 2 END,
@@ -218,11 +218,11 @@ SELECT g, m.id, reconciled, reconciled OR {rnd('g', 22)} < 0.1, false, m.amount_
     big, NULL, 2, m.create_date, 2, m.write_date
 FROM (
     SELECT g, m.id, m.amount_total, m.partner_id, m.state, m.create_date, m.write_date,
-        m.state = 'posted' AND {rnd('g', 21)} < 0.6 AS reconciled,
-        CASE WHEN {rnd('g', 23)} < 0.6 THEN 'inbound' ELSE 'outbound' END AS direction,
+        m.state = 'posted' AND {rnd("g", 21)} < 0.6 AS reconciled,
+        CASE WHEN {rnd("g", 23)} < 0.6 THEN 'inbound' ELSE 'outbound' END AS direction,
         m.amount_total > 10000 AS big,
         CASE WHEN m.state = 'posted' THEN 'posted' WHEN m.state = 'cancel' THEN 'cancelled'
-             WHEN m.approval_state = 'approved' AND m.amount_total > 10000 AND {rnd('g', 24)} < 0.5
+             WHEN m.approval_state = 'approved' AND m.amount_total > 10000 AND {rnd("g", 24)} < 0.5
              THEN 'for_authorization' ELSE m.approval_state END AS flow
     FROM generate_series(1, %(payments)s) g JOIN account_move m ON m.id = %(invoices)s + g) m
 """
@@ -270,7 +270,7 @@ WITH targets AS (
            count(*) OVER (PARTITION BY m.move_type LIKE 'out%%') AS total
     FROM account_move m WHERE m.id <= %(invoices)s AND m.state = 'posted' AND m.move_type IN ('out_invoice', 'in_invoice')
 ), pays AS (
-    SELECT p.id, p.amount, p.payment_type = 'inbound' AS customer, {rnd('p.id', 31)} < 0.2 AS half,
+    SELECT p.id, p.amount, p.payment_type = 'inbound' AS customer, {rnd("p.id", 31)} < 0.2 AS half,
            3 * %(invoices)s + 2 * (p.id - 1) + 2 AS counterpart_line
     FROM account_payment p WHERE p.is_reconciled
 )
@@ -331,9 +331,21 @@ BANK_RECONCILIATION = [
 ANALYZE = "ANALYZE"
 
 SEQUENCE_TABLES = (
-    "res_currency", "res_partner", "res_company", "res_users", "ir_module_category", "res_groups",
-    "ir_model_data", "ir_module_module", "account_account", "account_journal", "account_full_reconcile",
-    "account_move", "account_payment", "account_move_line", "account_partial_reconcile",
+    "res_currency",
+    "res_partner",
+    "res_company",
+    "res_users",
+    "ir_module_category",
+    "res_groups",
+    "ir_model_data",
+    "ir_module_module",
+    "account_account",
+    "account_journal",
+    "account_full_reconcile",
+    "account_move",
+    "account_payment",
+    "account_move_line",
+    "account_partial_reconcile",
 )
 
 
@@ -386,8 +398,18 @@ def populate(
         for statement in tables:
             conn.execute(statement)
         for statement in [
-            *BASE_DATA, INVOICES, PAYMENT_MOVES, ANALYZE, PAYMENTS, LINK_PAYMENT_MOVES, ANALYZE,
-            INVOICE_LINES, PAYMENT_LINES, ANALYZE, PARTIALS, *FULL_RECONCILES,
+            *BASE_DATA,
+            INVOICES,
+            PAYMENT_MOVES,
+            ANALYZE,
+            PAYMENTS,
+            LINK_PAYMENT_MOVES,
+            ANALYZE,
+            INVOICE_LINES,
+            PAYMENT_LINES,
+            ANALYZE,
+            PARTIALS,
+            *FULL_RECONCILES,
         ]:
             conn.execute(statement, params)
         if bank_reconciliation:

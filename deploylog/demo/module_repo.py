@@ -39,7 +39,7 @@ MANIFEST = """\
 }}
 """
 
-PAYMENT_OLD = '''\
+PAYMENT_OLD = """\
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
@@ -58,7 +58,7 @@ class AccountPayment(models.Model):
 
     def write(self, vals):
         return super().write(vals)
-'''
+"""
 
 PAYMENT_NEW = '''\
 from odoo import _, api, fields, models
@@ -98,7 +98,7 @@ class AccountPayment(models.Model):
         return super().write(vals)
 '''
 
-MOVE_OLD = '''\
+MOVE_OLD = """\
 from odoo import _, fields, models
 from odoo.exceptions import UserError
 
@@ -111,15 +111,18 @@ class AccountMove(models.Model):
          ("approved", "Approved"), ("posted", "Posted"), ("cancelled", "Cancelled")],
         default="draft",
     )
-'''
+"""
 
-MOVE_NEW = MOVE_OLD + '''
+MOVE_NEW = (
+    MOVE_OLD
+    + """
     def button_draft(self):
         for move in self:
             if move.state == "posted" and not self.env.user.has_group("{manager_group}"):
                 raise UserError(_("Posted journal entry %s cannot be reset to draft.", move.name))
         return super().button_draft()
-'''
+"""
+)
 
 VIEWS_OLD = """\
 <?xml version="1.0" encoding="utf-8"?>
@@ -190,9 +193,15 @@ def build_repo(root: Path) -> tuple[Path, str]:
     return repo, git(repo, "rev-parse", "HEAD")
 
 
-def deploy(repo: Path, *, manager_group: str = f"{MODULE}.group_payment_manager",
-           admin_group: str = "base.group_system", bump: bool = True,
-           extra: dict[str, str | bytes] | None = None, replace: dict[str, str | bytes] | None = None) -> str:
+def deploy(
+    repo: Path,
+    *,
+    manager_group: str = f"{MODULE}.group_payment_manager",
+    admin_group: str = "base.group_system",
+    bump: bool = True,
+    extra: dict[str, str | bytes] | None = None,
+    replace: dict[str, str | bytes] | None = None,
+) -> str:
     """Commit the 17.0.1.0.9 deployment (what `git pull` brings); returns the new HEAD.
 
     extra: further files to change in the same commit (a fault); replace: override a file's new content.

@@ -78,7 +78,8 @@ class OdooServer:
         self.pidfile.unlink(missing_ok=True)
         self.proc = subprocess.Popen(
             [sys.executable, str(self.script), str(self.port), str(self.pidfile), str(self.health_status)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         # ready = pidfile written after the socket is bound
         for _ in range(500):
@@ -96,8 +97,13 @@ class OdooServer:
         self.proc = None
 
     def service_config(self) -> dict[str, object]:
-        return {"manager": "pidfile", "pidfile": str(self.pidfile), "process_name": "odoo-bin",
-                "health_url": self.health_url, "http_timeout_s": 5}
+        return {
+            "manager": "pidfile",
+            "pidfile": str(self.pidfile),
+            "process_name": "odoo-bin",
+            "health_url": self.health_url,
+            "http_timeout_s": 5,
+        }
 
 
 if __name__ == "__main__":

@@ -64,16 +64,23 @@ def _mb(size: int) -> str:
 
 def _age_problem(found: hostio.Stat, started_at: dt.datetime | None) -> str:
     if started_at is not None and found.mtime is not None and found.mtime < started_at:
-        return (f"written {found.mtime_text}, before phase 0 started at "
-                f"{started_at.isoformat(timespec='seconds')}: not this deployment's backup")
+        return (
+            f"written {found.mtime_text}, before phase 0 started at "
+            f"{started_at.isoformat(timespec='seconds')}: not this deployment's backup"
+        )
     return ""
 
 
 def _missing(item: str, spec: Any, pattern: str, host: Any) -> CheckResult:
     directory = spec.paths.backup_dir
     entries = ", ".join(hostio.listdir(host, directory)) or "(empty or absent)"
-    return failed(item, f"FAILED: no {pattern} in {directory}", queries=[f"ls {directory}/{pattern}"],
-                  evidence=f"Backup dir: {directory}\nEntries: {entries}", host=hostio.host_name(host))
+    return failed(
+        item,
+        f"FAILED: no {pattern} in {directory}",
+        queries=[f"ls {directory}/{pattern}"],
+        evidence=f"Backup dir: {directory}\nEntries: {entries}",
+        host=hostio.host_name(host),
+    )
 
 
 # ---------------------------------------------------------------- 1.1 dump
@@ -130,8 +137,9 @@ def required_tables(spec: Any, listing: Listing) -> list[str]:
     return wanted
 
 
-def database_dump(spec: Any, started_at: dt.datetime | None, host: Any | None = None,
-                  restore_check: Callable[[str], tuple[bool, str]] | None = None) -> CheckResult:
+def database_dump(
+    spec: Any, started_at: dt.datetime | None, host: Any | None = None, restore_check: Callable[[str], tuple[bool, str]] | None = None
+) -> CheckResult:
     """1.1: newest dump exists, is newer than phase 0, lists and reads whole, holds the protected data.
 
     restore_check: optional callable(path) -> (ok, evidence) for the deep mode
@@ -143,8 +151,11 @@ def database_dump(spec: Any, started_at: dt.datetime | None, host: Any | None = 
     if found is None:
         return _missing("1.1", spec, dump_pattern(spec), host)
     restore = pg_tool(spec, "pg_restore")
-    queries = [hostio.shown([restore, "--list", found.path]), hostio.shown([restore, "--file=/dev/null", found.path]),
-               f"sha256sum {found.path}"]
+    queries = [
+        hostio.shown([restore, "--list", found.path]),
+        hostio.shown([restore, "--file=/dev/null", found.path]),
+        f"sha256sum {found.path}",
+    ]
     digest = hostio.sha256(host, found.path)
     listing = list_dump(spec, host, found.path)
     problems = []
@@ -166,8 +177,7 @@ def database_dump(spec: Any, started_at: dt.datetime | None, host: Any | None = 
         f"Command: pg_dump -d {spec.database.name} -Fc -f {found.path}",
         f"File Path: {found.path}",
         f"File Size: {_mb(found.size)}",
-        f"Written: {found.mtime_text}" + (f"  (phase 0 started {started_at.isoformat(timespec='seconds')})"
-                                          if started_at else ""),
+        f"Written: {found.mtime_text}" + (f"  (phase 0 started {started_at.isoformat(timespec='seconds')})" if started_at else ""),
         f"SHA-256: {digest}",
         "",
         "pg_restore --list: " + ("OK" if listing.ok else f"ERROR {listing.error}"),
@@ -176,8 +186,13 @@ def database_dump(spec: Any, started_at: dt.datetime | None, host: Any | None = 
     ]
     if listing.header:
         lines += ["", listing.header]
-    figures = {"path": found.path, "size": found.size, "sha256": digest,
-               "mtime": found.mtime_text, "tables_with_data": sorted(listing.data)}
+    figures = {
+        "path": found.path,
+        "size": found.size,
+        "sha256": digest,
+        "mtime": found.mtime_text,
+        "tables_with_data": sorted(listing.data),
+    }
     if not problems and restore_check is not None:
         ok, text = restore_check(found.path)
         lines += ["", "Restore verification (scratch database):", text]
@@ -185,11 +200,16 @@ def database_dump(spec: Any, started_at: dt.datetime | None, host: Any | None = 
             problems.append("restored copy does not match the baseline counts")
     evidence = "\n".join(lines)
     if problems:
-        return failed("1.1", "FAILED: " + "; ".join(problems), evidence=evidence, queries=queries,
-                      figures=figures, host=name)
+        return failed("1.1", "FAILED: " + "; ".join(problems), evidence=evidence, queries=queries, figures=figures, host=name)
     verified = "VERIFIED" + (" (restored and counted)" if restore_check is not None else "")
-    return passed("1.1", f"CREATED + {verified}: {posixpath.basename(found.path)}, {_mb(found.size)}",
-                  evidence=evidence, queries=queries, figures=figures, host=name)
+    return passed(
+        "1.1",
+        f"CREATED + {verified}: {posixpath.basename(found.path)}, {_mb(found.size)}",
+        evidence=evidence,
+        queries=queries,
+        figures=figures,
+        host=name,
+    )
 
 
 # ------------------------------------------------------------ 1.2 archive
@@ -252,24 +272,31 @@ def code_backup(spec: Any, started_at: dt.datetime | None, host: Any | None = No
         version = _archived_version(host, found.path, member)
         previous = spec.deployment.previous_version
         if previous and version != previous:
-            problems.append(f"archived manifest is version {version!r}, expected the pre-deployment {previous!r} "
-                            "(a backup of the new code cannot roll back)")
-    evidence = "\n".join([
-        f"File Path: {found.path}",
-        f"File Size: {_mb(found.size)}",
-        f"Written: {found.mtime_text}",
-        f"SHA-256: {digest}",
-        f"Members: {len(members)}" + (f" (read error: {error})" if error else ""),
-        f"{manifest}: {'present' if manifest in normalized else 'MISSING'}"
-        + (f", version {version}" if version else ""),
-    ])
-    figures = {"path": found.path, "size": found.size, "sha256": digest, "members": len(members),
-               "archived_version": version}
+            problems.append(
+                f"archived manifest is version {version!r}, expected the pre-deployment {previous!r} "
+                "(a backup of the new code cannot roll back)"
+            )
+    evidence = "\n".join(
+        [
+            f"File Path: {found.path}",
+            f"File Size: {_mb(found.size)}",
+            f"Written: {found.mtime_text}",
+            f"SHA-256: {digest}",
+            f"Members: {len(members)}" + (f" (read error: {error})" if error else ""),
+            f"{manifest}: {'present' if manifest in normalized else 'MISSING'}" + (f", version {version}" if version else ""),
+        ]
+    )
+    figures = {"path": found.path, "size": found.size, "sha256": digest, "members": len(members), "archived_version": version}
     if problems:
-        return failed("1.2", "FAILED: " + "; ".join(problems), evidence=evidence, queries=queries,
-                      figures=figures, host=name)
-    return passed("1.2", f"CREATED + VERIFIED: {posixpath.basename(found.path)}, {_mb(found.size)}, "
-                  f"{len(members)} members", evidence=evidence, queries=queries, figures=figures, host=name)
+        return failed("1.2", "FAILED: " + "; ".join(problems), evidence=evidence, queries=queries, figures=figures, host=name)
+    return passed(
+        "1.2",
+        f"CREATED + VERIFIED: {posixpath.basename(found.path)}, {_mb(found.size)}, {len(members)} members",
+        evidence=evidence,
+        queries=queries,
+        figures=figures,
+        host=name,
+    )
 
 
 # ------------------------------------------------------------- 1.3 marker
@@ -291,5 +318,11 @@ def snapshot_marker(spec: Any, started_at: dt.datetime | None, host: Any | None 
     queries = [f"ls -l {found.path}"]
     if age:
         return failed("1.3", f"stale marker: {age}", evidence=evidence, queries=queries, host=name)
-    return passed("1.3", f"COMPLETE: {posixpath.basename(found.path)}", evidence=evidence, queries=queries,
-                  figures={"path": found.path}, host=name)
+    return passed(
+        "1.3",
+        f"COMPLETE: {posixpath.basename(found.path)}",
+        evidence=evidence,
+        queries=queries,
+        figures={"path": found.path},
+        host=name,
+    )

@@ -72,21 +72,22 @@ def git_pull(spec: Any, before: str | None, host: Any | None = None) -> CheckRes
     head_out = git(host, repo, "rev-parse", "HEAD")
     if branch_out.rc != 0 or head_out.rc != 0:
         err = (head_out.stderr or branch_out.stderr).strip().splitlines()
-        return failed("2.1", f"{repo} is not a readable git checkout: {err[-1] if err else 'git failed'}",
-                      queries=queries, host=name)
+        return failed("2.1", f"{repo} is not a readable git checkout: {err[-1] if err else 'git failed'}", queries=queries, host=name)
     branch, after = branch_out.stdout.strip(), head_out.stdout.strip()
     log_args = ("log", "--oneline", "--no-decorate", f"{before}..{after}")
     queries.append(git_shown(repo, *log_args))
     log_out = git(host, repo, *log_args)
     log_text = log_out.stdout.strip() if log_out.rc == 0 else f"(git log failed: {log_out.stderr.strip()})"
-    evidence = "\n".join([
-        f"Current Branch: {branch}",
-        f"Before: HEAD = {before}  (from the baseline, phase 0)",
-        f"After:  HEAD = {after}",
-        "",
-        "Command output:",
-        log_text or "(no commits between them)",
-    ])
+    evidence = "\n".join(
+        [
+            f"Current Branch: {branch}",
+            f"Before: HEAD = {before}  (from the baseline, phase 0)",
+            f"After:  HEAD = {after}",
+            "",
+            "Command output:",
+            log_text or "(no commits between them)",
+        ]
+    )
     problems = []
     expected_branch = spec.deployment.branch
     if expected_branch and branch != expected_branch:
@@ -97,16 +98,21 @@ def git_pull(spec: Any, before: str | None, host: Any | None = None) -> CheckRes
         queries.append(git_shown(repo, "merge-base", "--is-ancestor", before, after))
         ancestor = git(host, repo, "merge-base", "--is-ancestor", before, after)
         if ancestor.rc == 1:
-            problems.append(f"HEAD {after[:12]} does not descend from the baseline HEAD {before[:12]} "
-                            "(history rewritten?)")
+            problems.append(f"HEAD {after[:12]} does not descend from the baseline HEAD {before[:12]} (history rewritten?)")
         elif ancestor.rc != 0:
             problems.append(f"baseline HEAD {before[:12]} is not in this repository: {ancestor.stderr.strip()}")
     commits = len(log_text.splitlines()) if log_out.rc == 0 else 0
     figures = {"branch": branch, "head_before": before, "head_after": after, "commits": commits}
     if problems:
         return failed("2.1", "; ".join(problems), evidence=evidence, queries=queries, figures=figures, host=name)
-    return passed("2.1", f"{branch}: {before[:12]} -> {after[:12]} ({commits} commit(s))",
-                  evidence=evidence, queries=queries, figures=figures, host=name)
+    return passed(
+        "2.1",
+        f"{branch}: {before[:12]} -> {after[:12]} ({commits} commit(s))",
+        evidence=evidence,
+        queries=queries,
+        figures=figures,
+        host=name,
+    )
 
 
 # ---------------------------------------------------------- 2.2 changed files
@@ -166,8 +172,11 @@ def changed_files(spec: Any, before: str | None, host: Any | None = None) -> Che
     if bad:
         return bad
     repo = spec.paths.repo
-    queries = [git_shown(repo, "diff", "--name-only", f"{before}..HEAD"),
-               git_shown(repo, "diff", "--stat", f"{before}..HEAD"), git_shown(repo, "status", "--porcelain")]
+    queries = [
+        git_shown(repo, "diff", "--name-only", f"{before}..HEAD"),
+        git_shown(repo, "diff", "--stat", f"{before}..HEAD"),
+        git_shown(repo, "status", "--porcelain"),
+    ]
     found = diff(spec, before, host)
     if found.error:
         return failed("2.2", f"git diff failed: {found.error}", queries=queries, host=name)
@@ -192,12 +201,10 @@ def changed_files(spec: Any, before: str | None, host: Any | None = None) -> Che
     if notes:
         lines += ["", "Manifest:", *[f"  {n}" for n in notes]]
     if found.dirty:
-        lines += ["", "Uncommitted changes in the checkout (deployed but not in any commit):",
-                  *[f"  {f}" for f in found.dirty]]
+        lines += ["", "Uncommitted changes in the checkout (deployed but not in any commit):", *[f"  {f}" for f in found.dirty]]
     lines += ["", "File stats:", found.stat or "(empty diff)"]
     evidence = "\n".join(lines)
-    figures = {"changed": found.files, "expected": expected, "unexpected": extra, "missing": missing,
-               "uncommitted": found.dirty}
+    figures = {"changed": found.files, "expected": expected, "unexpected": extra, "missing": missing, "uncommitted": found.dirty}
     problems = []
     if extra:
         problems.append(f"unexpected: {', '.join(extra)}")
@@ -206,11 +213,18 @@ def changed_files(spec: Any, before: str | None, host: Any | None = None) -> Che
     if found.dirty:
         problems.append(f"uncommitted: {', '.join(found.dirty)}")
     if problems:
-        return failed("2.2", "UNEXPECTED CHANGES - " + "; ".join(problems), evidence=evidence, queries=queries,
-                      figures=figures, host=name)
+        return failed(
+            "2.2", "UNEXPECTED CHANGES - " + "; ".join(problems), evidence=evidence, queries=queries, figures=figures, host=name
+        )
     count = len(found.files)
-    return passed("2.2", f"{count} FILES CHANGED as expected" + (" (+ manifest version bump)" if notes else ""),
-                  evidence=evidence, queries=queries, figures=figures, host=name)
+    return passed(
+        "2.2",
+        f"{count} FILES CHANGED as expected" + (" (+ manifest version bump)" if notes else ""),
+        evidence=evidence,
+        queries=queries,
+        figures=figures,
+        host=name,
+    )
 
 
 # -------------------------------------------------------------- 2.3 syntax
@@ -273,13 +287,16 @@ def syntax(spec: Any, before: str | None, host: Any | None = None) -> CheckResul
     queries = ["compile(<source>, <file>, 'exec')  # never executed", "lxml.etree.fromstring(<xml>)"]
     figures = {"checked": len(lines), "errors": errors}
     if errors:
-        return failed("2.3", "SYNTAX ERROR (ABORT): " + "; ".join(errors), evidence=evidence, queries=queries,
-                      figures=figures, host=name)
+        return failed(
+            "2.3", "SYNTAX ERROR (ABORT): " + "; ".join(errors), evidence=evidence, queries=queries, figures=figures, host=name
+        )
     if not lines:
-        return failed("2.3", "no changed .py or .xml file found on disk to check", evidence=evidence,
-                      queries=queries, figures=figures, host=name)
-    return passed("2.3", f"ALL OK: {len(lines)} file(s) compile / parse", evidence=evidence, queries=queries,
-                  figures=figures, host=name)
+        return failed(
+            "2.3", "no changed .py or .xml file found on disk to check", evidence=evidence, queries=queries, figures=figures, host=name
+        )
+    return passed(
+        "2.3", f"ALL OK: {len(lines)} file(s) compile / parse", evidence=evidence, queries=queries, figures=figures, host=name
+    )
 
 
 # ------------------------------------------------------------- 2.4 version
@@ -324,12 +341,15 @@ def manifest_version(spec: Any, host: Any | None = None) -> CheckResult:
     # Odoo prefixes a short version ("1.0.9") with the series ("17.0."): accept the same.
     series = ".".join(expected.split(".")[:2])
     effective = f"{series}.{version}" if isinstance(version, str) and version.count(".") == 2 else version
-    evidence = "\n".join([
-        f"Expected: 'version': '{expected}'",
-        "",
-        f"Actual version in {path}:",
-        line or "(no 'version' key)",
-    ] + ([f"(Odoo reads {version!r} as {effective!r})"] if effective != version else []))
+    evidence = "\n".join(
+        [
+            f"Expected: 'version': '{expected}'",
+            "",
+            f"Actual version in {path}:",
+            line or "(no 'version' key)",
+        ]
+        + ([f"(Odoo reads {version!r} as {effective!r})"] if effective != version else [])
+    )
     ok = effective == expected
     message = f"CORRECT VERSION {effective}" if ok else f"WRONG VERSION (ABORT): {version!r}, expected {expected!r}"
     return verdict("2.4", ok, message, evidence=evidence, queries=[query], figures={"version": version}, host=name)

@@ -24,10 +24,7 @@ GUARD_EXCEPTIONS = frozenset({"UserError", "ValidationError", "AccessError", "Ac
 GROUP_CALLS = frozenset({"has_group", "user_has_groups", "has_groups", "_has_group"})
 MAX_DEPTH = 3  # helper chains deeper than this are not followed: the report would stop being reviewable
 
-GROUP_SQL = (
-    "SELECT module || '.' || name, res_id FROM ir_model_data "
-    "WHERE model = 'res.groups' AND (module, name) IN (...)"
-)
+GROUP_SQL = "SELECT module || '.' || name, res_id FROM ir_model_data WHERE model = 'res.groups' AND (module, name) IN (...)"
 
 Resolver = Callable[[list[str]], dict[str, int | None]]
 
@@ -175,8 +172,7 @@ def analyse(source: bytes, function: str, label: str) -> Analysis:
             scanned.append((caller, 0))
             for stmt in branch.body:
                 result.raises += [
-                    f"{_where(cls, caller, r.lineno)} raise {_name_of(r.exc)} (when {fn.name}() is true, "
-                    f"if at line {branch.lineno})"
+                    f"{_where(cls, caller, r.lineno)} raise {_name_of(r.exc)} (when {fn.name}() is true, if at line {branch.lineno})"
                     for r in _guard_raises(stmt)
                 ]
     for node, _depth in scanned:
@@ -228,8 +224,13 @@ def check_guard(spec: Any, guard: Any, conn: Any, host: Any | None = None) -> Ch
         return failed(item, f"NOT FOUND: deployed file {path} is missing", queries=queries, host=name)
     found = analyse(source, guard.function, label)
     if found.error:
-        return failed(item, f"NOT FOUND: {found.error} in {label}", queries=queries, host=name,
-                      evidence=f"Description: {guard.description}\nGuard Present: NO ({found.error})")
+        return failed(
+            item,
+            f"NOT FOUND: {found.error} in {label}",
+            queries=queries,
+            host=name,
+            evidence=f"Description: {guard.description}\nGuard Present: NO ({found.error})",
+        )
     first, last = found.lines or (0, 0)
     resolved = resolve_groups(conn, sorted(found.groups)) if found.groups else {}
     unknown = [x for x, res_id in resolved.items() if res_id is None]
@@ -254,8 +255,14 @@ def check_guard(spec: Any, guard: Any, conn: Any, host: Any | None = None) -> Ch
         lines.append(f"  {xmlid}: {state}{hint}  [named at {', '.join(where)}]")
     if not found.groups:
         lines.append("  (none)")
-    figures = {"file": label, "first_line": first, "last_line": last, "raises": len(found.raises),
-               "groups": {k: v for k, v in resolved.items()}, "unknown_groups": unknown}
+    figures = {
+        "file": label,
+        "first_line": first,
+        "last_line": last,
+        "raises": len(found.raises),
+        "groups": {k: v for k, v in resolved.items()},
+        "unknown_groups": unknown,
+    }
     problems = []
     if not found.raises:
         problems.append(f"{guard.function} raises no UserError/ValidationError/AccessError on any path")
@@ -263,10 +270,17 @@ def check_guard(spec: Any, guard: Any, conn: Any, host: Any | None = None) -> Ch
         problems.append(f"names group(s) that do not exist: {', '.join(unknown)}")
     evidence = "\n".join(lines)
     if problems:
-        return failed(item, f"{label}:{first}-{last}: " + "; ".join(problems), evidence=evidence,
-                      queries=queries, figures=figures, host=name)
-    return passed(item, f"VERIFIED: {guard.function} at {label}:{first}-{last} raises on the guarded path",
-                  evidence=evidence, queries=queries, figures=figures, host=name)
+        return failed(
+            item, f"{label}:{first}-{last}: " + "; ".join(problems), evidence=evidence, queries=queries, figures=figures, host=name
+        )
+    return passed(
+        item,
+        f"VERIFIED: {guard.function} at {label}:{first}-{last} raises on the guarded path",
+        evidence=evidence,
+        queries=queries,
+        figures=figures,
+        host=name,
+    )
 
 
 def guard_for(spec: Any, item: str) -> Any | None:

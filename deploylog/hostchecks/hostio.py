@@ -106,8 +106,7 @@ def read_range(host: Any, path: str | Path, offset: int, length: int) -> bytes:
             return fh.read(length)
     out = run(
         host,
-        ["dd", f"if={path}", "bs=65536", f"skip={offset}", f"count={length}",
-         "iflag=skip_bytes,count_bytes", "status=none"],
+        ["dd", f"if={path}", "bs=65536", f"skip={offset}", f"count={length}", "iflag=skip_bytes,count_bytes", "status=none"],
     )
     if out.rc != 0:
         raise OSError(out.stderr.strip() or f"cannot read {path}")
@@ -123,4 +122,3 @@ def listdir(host: Any, path: str | Path) -> list[str]:
             return []
     out = run(host, ["ls", "-A1", str(path)])
     return sorted(line for line in out.stdout.splitlines() if line) if out.rc == 0 else []
-

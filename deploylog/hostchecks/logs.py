@@ -126,13 +126,14 @@ def _since_text(since: dt.datetime, tz: str) -> bytes:
     return local.strftime("%Y-%m-%d %H:%M:%S,").encode() + f"{local.microsecond // 1000:03d}".encode()
 
 
-def _scan_file(host: Any, path: str, scan: Scan, since: bytes | None, stop: bytes | None,
-               tail_lines: int) -> bool:
+def _scan_file(host: Any, path: str, scan: Scan, since: bytes | None, stop: bytes | None, tail_lines: int) -> bool:
     """Scan one file backwards into `scan`; True when the scan reached the window's start."""
     st = hostio.stat(host, path)
     counted = 0
+
     def read(off, n):
-        return (hostio.read_range(host, path, off, n))
+        return hostio.read_range(host, path, off, n)
+
     pending: list[bytes] = []
     found: list[Record] = []
     reached = False
@@ -175,10 +176,8 @@ def scan_log(host: Any, path: str, since: dt.datetime | None, tail_lines: int = 
         since_b = _since_text(since, tz) if since and not tail_lines else None
         stop_b = _since_text(since - LOOKBEHIND, tz) if since and not tail_lines else None
     except (ZoneInfoNotFoundError, ValueError):
-        return Scan(path=path, window="-", error=f"service.log_timezone {tz!r} is not a known time zone",
-                    covered=False)
-    window = (f"last {tail_lines} lines" if tail_lines else
-              f"since {since_b.decode()} ({tz})" if since_b else "whole file")
+        return Scan(path=path, window="-", error=f"service.log_timezone {tz!r} is not a known time zone", covered=False)
+    window = f"last {tail_lines} lines" if tail_lines else f"since {since_b.decode()} ({tz})" if since_b else "whole file"
     scan = Scan(path=path, window=window)
     st = hostio.stat(host, path)
     if not st.exists:
@@ -190,13 +189,17 @@ def scan_log(host: Any, path: str, since: dt.datetime | None, tail_lines: int = 
         if not reached and since_b is not None:
             rotated = f"{path}.1"
             if hostio.stat(host, rotated).exists:
-                scan.notes.append(f"{path} starts at {scan.oldest_seen or '(empty)'}, after the window's start: "
-                                  f"rotated during the deployment, {rotated} read too")
+                scan.notes.append(
+                    f"{path} starts at {scan.oldest_seen or '(empty)'}, after the window's start: "
+                    f"rotated during the deployment, {rotated} read too"
+                )
                 reached = _scan_file(host, rotated, scan, since_b, stop_b, 0)
             if not reached:
                 scan.covered = False
-                scan.notes.append(f"the kept log starts at {scan.oldest_seen or '(empty)'}, after the window's start "
-                                  f"{since_b.decode()}: errors before that cannot be ruled out")
+                scan.notes.append(
+                    f"the kept log starts at {scan.oldest_seen or '(empty)'}, after the window's start "
+                    f"{since_b.decode()}: errors before that cannot be ruled out"
+                )
     except OSError as exc:
         scan.error = f"cannot read {path}: {exc}"
         scan.covered = False
@@ -226,8 +229,9 @@ def scan_for(spec: Any, started_at: dt.datetime | None, host: Any | None = None)
     host = host or hostio.local_host()
     if not spec.paths.log_file:
         return Scan(path="", window="-", error="paths.log_file is not set in deploy.toml", covered=False)
-    return scan_log(host, spec.paths.log_file, started_at, spec.thresholds.log_tail_lines,
-                    getattr(spec.service, "log_timezone", "UTC"))
+    return scan_log(
+        host, spec.paths.log_file, started_at, spec.thresholds.log_tail_lines, getattr(spec.service, "log_timezone", "UTC")
+    )
 
 
 def _command(spec: Any, scan: Scan) -> str:
@@ -237,8 +241,11 @@ def _command(spec: Any, scan: Scan) -> str:
 
 
 def _header(scan: Scan) -> list[str]:
-    lines = [f"Log: {scan.path}", f"Window: {scan.window}",
-             f"Read: {', '.join(scan.files)} ({scan.lines_read} lines, {scan.bytes_read} bytes from the end)"]
+    lines = [
+        f"Log: {scan.path}",
+        f"Window: {scan.window}",
+        f"Read: {', '.join(scan.files)} ({scan.lines_read} lines, {scan.bytes_read} bytes from the end)",
+    ]
     return lines + [f"Note: {n}" for n in scan.notes]
 
 
@@ -246,8 +253,9 @@ def _unusable(item: str, scan: Scan, host: Any) -> CheckResult | None:
     if scan.error:
         return failed(item, scan.error, evidence="\n".join(_header(scan)), host=hostio.host_name(host))
     if not scan.covered:
-        return failed(item, f"log does not cover the window: {scan.notes[-1]}", evidence="\n".join(_header(scan)),
-                      host=hostio.host_name(host))
+        return failed(
+            item, f"log does not cover the window: {scan.notes[-1]}", evidence="\n".join(_header(scan)), host=hostio.host_name(host)
+        )
     return None
 
 
@@ -261,8 +269,7 @@ def error_count(spec: Any, scan: Scan, host: Any | None = None) -> CheckResult:
     limit = spec.thresholds.max_log_errors
     shown = [r.header for r in scan.errors[-MAX_SHOWN:]]
     evidence = "\n".join([*_header(scan), f"Count: {count}", f"Expected: <= {limit}", "", *shown])
-    figures = {"errors": count, "critical": sum(r.level == "CRITICAL" for r in scan.errors),
-               "lines_read": scan.lines_read}
+    figures = {"errors": count, "critical": sum(r.level == "CRITICAL" for r in scan.errors), "lines_read": scan.lines_read}
     kw = {"evidence": evidence, "queries": [_command(spec, scan)], "figures": figures, "host": hostio.host_name(host)}
     if count > limit:
         return failed("6.1", f"ERRORS PRESENT: {count} ERROR/CRITICAL record(s) {scan.window}", **kw)
@@ -279,12 +286,15 @@ def module_errors(spec: Any, scan: Scan, host: Any | None = None) -> CheckResult
     found = scan.module_errors(module)
     shown = [r.header for r in found[-MAX_SHOWN:]] or ["NONE"]
     evidence = "\n".join([*_header(scan), "", "Result:", *shown])
-    kw = {"evidence": evidence, "host": hostio.host_name(host), "figures": {"module_errors": len(found)},
-          "queries": [f"{_command(spec, scan)}, logger odoo.addons.{module}* or mentioning {module}"]}
+    kw = {
+        "evidence": evidence,
+        "host": hostio.host_name(host),
+        "figures": {"module_errors": len(found)},
+        "queries": [f"{_command(spec, scan)}, logger odoo.addons.{module}* or mentioning {module}"],
+    }
     if found:
         first = found[0]
-        return failed("6.2", f"MODULE ERRORS: {len(found)}, first at {first.when} {first.logger}: "
-                      f"{first.message[:120]}", **kw)
+        return failed("6.2", f"MODULE ERRORS: {len(found)}, first at {first.when} {first.logger}: {first.message[:120]}", **kw)
     return passed("6.2", f"NO MODULE ERRORS from {module} {scan.window}", **kw)
 
 
@@ -295,17 +305,23 @@ def error_details(spec: Any, scan: Scan, host: Any | None = None) -> CheckResult
     if bad:
         return bad
     if not scan.errors:
-        return passed("6.3", "no errors: nothing to paste", evidence="\n".join([*_header(scan), "", "NONE"]),
-                      host=hostio.host_name(host))
+        return passed(
+            "6.3", "no errors: nothing to paste", evidence="\n".join([*_header(scan), "", "NONE"]), host=hostio.host_name(host)
+        )
     blocks = [r.text() for r in scan.errors[-MAX_SHOWN:]]
     more = len(scan.errors) - len(blocks)
-    evidence = "\n\n".join(["\n".join(_header(scan)), *blocks]
-                           + ([f"({more} earlier record(s) not shown; see 6.1)"] if more > 0 else []))
+    evidence = "\n\n".join(
+        ["\n".join(_header(scan)), *blocks] + ([f"({more} earlier record(s) not shown; see 6.1)"] if more > 0 else [])
+    )
     tracebacks = sum(1 for r in scan.errors if any(c.startswith("Traceback") for c in r.continuation))
     last = scan.errors[-1]
-    return failed("6.3", f"{len(scan.errors)} error record(s), {tracebacks} with traceback; last: "
-                  f"{last.logger}: {last.message[:100]}", evidence=evidence, host=hostio.host_name(host),
-                  figures={"records": len(scan.errors), "tracebacks": tracebacks})
+    return failed(
+        "6.3",
+        f"{len(scan.errors)} error record(s), {tracebacks} with traceback; last: {last.logger}: {last.message[:100]}",
+        evidence=evidence,
+        host=hostio.host_name(host),
+        figures={"records": len(scan.errors), "tracebacks": tracebacks},
+    )
 
 
 def since_restart(spec: Any, started: dt.datetime | None, host: Any) -> tuple[Scan | None, list[Record]]:
@@ -314,4 +330,3 @@ def since_restart(spec: Any, started: dt.datetime | None, host: Any) -> tuple[Sc
         return None, []
     scan = scan_log(host, spec.paths.log_file, started, 0, getattr(spec.service, "log_timezone", "UTC"))
     return scan, scan.module_errors(spec.deployment.module)
-

@@ -23,8 +23,14 @@ from deploylog import db, fingerprint
 from deploylog.errors import DeploylogError
 from deploylog.hostchecks import backup, hostio
 
-COMPARED = ("payments", "posted_payments", "posted_invoices", "reconciliation_lines",
-            "reconciled_payments_odoo", "reconciled_payments_module")
+COMPARED = (
+    "payments",
+    "posted_payments",
+    "posted_invoices",
+    "reconciliation_lines",
+    "reconciled_payments_odoo",
+    "reconciled_payments_module",
+)
 
 
 def _admin_conninfo(spec: Any, admin_dsn: str | None) -> str:
@@ -37,9 +43,17 @@ def _admin_conninfo(spec: Any, admin_dsn: str | None) -> str:
 
 
 def _compare(spec: Any, scratch_conninfo: str, base: baseline_mod.Baseline) -> tuple[bool, list[str]]:
-    snap = db.Snapshot(psycopg.connect(db.conninfo_for(
-        scratch_conninfo, "", spec.database.statement_timeout_ms, spec.database.lock_timeout_ms,
-        spec.database.connect_timeout_s)))
+    snap = db.Snapshot(
+        psycopg.connect(
+            db.conninfo_for(
+                scratch_conninfo,
+                "",
+                spec.database.statement_timeout_ms,
+                spec.database.lock_timeout_ms,
+                spec.database.connect_timeout_s,
+            )
+        )
+    )
     try:
         now = baseline_mod.figures(snap, spec)
         lines, ok = [f"{'figure':<28} {'baseline':>10} {'restored':>10}"], True
@@ -60,24 +74,29 @@ def _compare(spec: Any, scratch_conninfo: str, base: baseline_mod.Baseline) -> t
         snap.close()
 
 
-def verify_against_baseline(spec: Any, dump_path: str, admin_dsn: str | None = None,
-                            base: baseline_mod.Baseline | None = None, host: Any | None = None) -> tuple[bool, str]:
+def verify_against_baseline(
+    spec: Any, dump_path: str, admin_dsn: str | None = None, base: baseline_mod.Baseline | None = None, host: Any | None = None
+) -> tuple[bool, str]:
     """(ok, evidence): restore into a scratch database, compare with the baseline, drop it."""
     host = host or hostio.local_host()
     base = base or baseline_mod.load(spec)
     admin = _admin_conninfo(spec, admin_dsn)
     scratch = f"{spec.database.name[:30]}_deploylog_verify_{backup.stamp()}".lower()
     scratch_conninfo = make_conninfo(admin, dbname=scratch)
-    argv = [backup.pg_tool(spec, "pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error",
-            f"--dbname={scratch_conninfo}", dump_path]
-    lines = [f"Scratch database: {scratch} on {db.conninfo_safe(admin)}",
-             "Command: " + db.redact(hostio.shown(argv))]
+    argv = [
+        backup.pg_tool(spec, "pg_restore"),
+        "--no-owner",
+        "--no-privileges",
+        "--exit-on-error",
+        f"--dbname={scratch_conninfo}",
+        dump_path,
+    ]
+    lines = [f"Scratch database: {scratch} on {db.conninfo_safe(admin)}", "Command: " + db.redact(hostio.shown(argv))]
     try:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(scratch)))
     except psycopg.Error as exc:
-        raise DeploylogError(f"cannot create the scratch database {scratch}: "
-                             f"{db.redact(str(exc)).strip().splitlines()[0]}") from None
+        raise DeploylogError(f"cannot create the scratch database {scratch}: {db.redact(str(exc)).strip().splitlines()[0]}") from None
     try:
         started = dt.datetime.now(dt.UTC)
         out = hostio.run(host, argv)

@@ -23,8 +23,7 @@ from typing import Any
 from deploylog.hostchecks import hostio, logs
 from deploylog.result import CheckResult, failed, not_applicable, passed
 
-SYSTEMD_PROPS = ("ActiveState", "SubState", "MainPID", "ActiveEnterTimestamp", "InactiveEnterTimestamp",
-                 "ExecMainStartTimestamp")
+SYSTEMD_PROPS = ("ActiveState", "SubState", "MainPID", "ActiveEnterTimestamp", "InactiveEnterTimestamp", "ExecMainStartTimestamp")
 
 
 @dataclass
@@ -51,7 +50,7 @@ def parse_proc_start(proc_stat: str, pid_stat: str, clk_tck: int) -> dt.datetime
     """Start time of a process from /proc/stat (btime) and /proc/<pid>/stat (field 22, ticks since boot)."""
     btime = next(int(line.split()[1]) for line in proc_stat.splitlines() if line.startswith("btime "))
     # comm (field 2) may hold spaces and parentheses: fields resume after the last ')'
-    fields = pid_stat[pid_stat.rindex(")") + 2:].split()
+    fields = pid_stat[pid_stat.rindex(")") + 2 :].split()
     ticks = int(fields[19])
     return dt.datetime.fromtimestamp(btime + ticks / clk_tck, dt.UTC)
 
@@ -123,7 +122,8 @@ def _systemd(spec: Any, host: Any) -> ServiceState:
     state.running = props.get("ActiveState") == "active" and props.get("SubState") == "running"
     state.pid = int(props.get("MainPID") or 0) or None
     state.started = parse_systemd_time(props.get("ExecMainStartTimestamp", "")) or parse_systemd_time(
-        props.get("ActiveEnterTimestamp", ""))
+        props.get("ActiveEnterTimestamp", "")
+    )
     state.stopped = parse_systemd_time(props.get("InactiveEnterTimestamp", ""))
     status_argv = ["systemctl", "status", "--no-pager", "--lines=0", name]
     state.queries.append(hostio.shown(status_argv))
@@ -152,8 +152,7 @@ def _pidfile(spec: Any, host: Any) -> ServiceState:
         state.status = f"pidfile {path}: pid {pid}, no such process (stale pidfile)"
         return state
     if spec.service.process_name and not _names(cmdline, spec.service.process_name):
-        state.status = (f"pidfile {path}: pid {pid} is {cmdline[:120]!r}, not {spec.service.process_name} "
-                        "(stale pidfile)")
+        state.status = f"pidfile {path}: pid {pid} is {cmdline[:120]!r}, not {spec.service.process_name} (stale pidfile)"
         return state
     state.running, state.pid = True, pid
     state.started = process_start(host, pid)
@@ -183,8 +182,10 @@ def _process(spec: Any, host: Any) -> ServiceState:
     starts = {pid: process_start(host, pid) for pid in masters}
     pid = min(masters, key=lambda p: (starts[p] is None, starts[p] or dt.datetime.max.replace(tzinfo=dt.UTC)))
     state.running, state.pid, state.started = True, pid, starts[pid]
-    state.status = "\n".join(f"pid {p} running since {starts.get(p) and starts[p].isoformat(timespec='seconds')}: "
-                             f"{procs[p][1][:200]}" for p in sorted(procs))
+    state.status = "\n".join(
+        f"pid {p} running since {starts.get(p) and starts[p].isoformat(timespec='seconds')}: {procs[p][1][:200]}"
+        for p in sorted(procs)
+    )
     return state
 
 
@@ -205,11 +206,9 @@ def read_state(spec: Any, host: Any | None = None) -> ServiceState:
 
 def _na(item: str, state: ServiceState, host: Any) -> CheckResult | None:
     if state.manager == "none":
-        return not_applicable(item, "service.manager = none: the service is not managed on this host",
-                              host=hostio.host_name(host))
+        return not_applicable(item, "service.manager = none: the service is not managed on this host", host=hostio.host_name(host))
     if state.error:
-        return failed(item, f"cannot read the service state: {state.error}", queries=state.queries,
-                      host=hostio.host_name(host))
+        return failed(item, f"cannot read the service state: {state.error}", queries=state.queries, host=hostio.host_name(host))
     return None
 
 
@@ -224,11 +223,17 @@ def stopped(spec: Any, state: ServiceState, started_at: dt.datetime | None, host
     if bad:
         return bad
     name = hostio.host_name(host)
-    evidence = "\n".join([f"Service: {state.manager} {state.name}", f"Phase 0 started: {_when(started_at)}",
-                          f"Running instance started: {state.started_text}",
-                          *([f"Last stopped: {_when(state.stopped)}"] if state.stopped else []), "", state.status])
-    kw = {"evidence": evidence, "queries": state.queries, "host": name,
-          "figures": {"started": state.started_text, "pid": state.pid}}
+    evidence = "\n".join(
+        [
+            f"Service: {state.manager} {state.name}",
+            f"Phase 0 started: {_when(started_at)}",
+            f"Running instance started: {state.started_text}",
+            *([f"Last stopped: {_when(state.stopped)}"] if state.stopped else []),
+            "",
+            state.status,
+        ]
+    )
+    kw = {"evidence": evidence, "queries": state.queries, "host": name, "figures": {"started": state.started_text, "pid": state.pid}}
     if started_at is None:
         return failed("3.1", "no phase-0 start time in the baseline to compare with", **kw)
     if not state.running:
@@ -238,10 +243,15 @@ def stopped(spec: Any, state: ServiceState, started_at: dt.datetime | None, host
     if state.started is None:
         return failed("3.1", f"cannot tell when pid {state.pid} started", **kw)
     if state.started <= started_at:
-        return failed("3.1", f"FAILED TO STOP: service not restarted - running since {state.started_text}, "
-                      f"before phase 0 started at {_when(started_at)}", **kw)
-    return passed("3.1", f"STOPPED and restarted: running instance started {state.started_text}, after phase 0 "
-                  f"({_when(started_at)})", **kw)
+        return failed(
+            "3.1",
+            f"FAILED TO STOP: service not restarted - running since {state.started_text}, "
+            f"before phase 0 started at {_when(started_at)}",
+            **kw,
+        )
+    return passed(
+        "3.1", f"STOPPED and restarted: running instance started {state.started_text}, after phase 0 ({_when(started_at)})", **kw
+    )
 
 
 def caches_cleared(spec: Any, host: Any | None = None) -> CheckResult:
@@ -264,8 +274,12 @@ def caches_cleared(spec: Any, host: Any | None = None) -> CheckResult:
             shown = ", ".join(entries[:10]) + (f" ... ({len(entries)} entries)" if len(entries) > 10 else "")
             lines.append(f"☐ {path}: LEFT BEHIND ({shown})")
             left.append(path)
-    kw = {"evidence": "Commands executed (checked afterwards):\n" + "\n".join(lines),
-          "queries": [f"ls -A {p}" for p in spec.service.cache_dirs], "host": name, "figures": {"left": left}}
+    kw = {
+        "evidence": "Commands executed (checked afterwards):\n" + "\n".join(lines),
+        "queries": [f"ls -A {p}" for p in spec.service.cache_dirs],
+        "host": name,
+        "figures": {"left": left},
+    }
     if left:
         return failed("3.2", f"FAILED: cache not cleared: {', '.join(left)}", **kw)
     return passed("3.2", f"CACHE CLEARED: {len(lines)} path(s) gone or empty", **kw)
@@ -277,8 +291,12 @@ def started(spec: Any, state: ServiceState, host: Any | None = None) -> CheckRes
     bad = _na("3.3", state, host)
     if bad:
         return bad
-    kw = {"evidence": f"Expected: active (running)\n\n{state.status}", "queries": state.queries,
-          "host": hostio.host_name(host), "figures": {"pid": state.pid, "started": state.started_text}}
+    kw = {
+        "evidence": f"Expected: active (running)\n\n{state.status}",
+        "queries": state.queries,
+        "host": hostio.host_name(host),
+        "figures": {"pid": state.pid, "started": state.started_text},
+    }
     if not state.running:
         return failed("3.3", f"FAILED TO START: {state.manager} {state.name} is not running ({state.status})", **kw)
     return passed("3.3", f"STARTED: active (running), pid {state.pid}, since {state.started_text}", **kw)
@@ -294,8 +312,7 @@ def http_get(host: Any, url: str, timeout: int) -> tuple[int | None, str]:
             return exc.code, str(exc.reason)
         except (urllib.error.URLError, OSError) as exc:
             return None, str(getattr(exc, "reason", exc))
-    out = hostio.run(host, ["curl", "-sS", "-L", "-o", "/dev/null", "-w", "%{http_code}", "--max-time",
-                            str(timeout), url])
+    out = hostio.run(host, ["curl", "-sS", "-L", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", str(timeout), url])
     code = out.stdout.strip()
     if code.isdigit() and code != "000":
         return int(code), ""
@@ -337,12 +354,13 @@ def healthy(spec: Any, state: ServiceState, started_at: dt.datetime | None, host
         lines.append(f"Recent Errors in Logs ({spec.deployment.module}, {scan.window}):")
         lines += [f"  {r.header}" for r in found[-20:]] or ["  NONE"]
         if found:
-            problems.append(f"{len(found)} error(s) of {spec.deployment.module} in the log since the restart "
-                            f"(first: {found[0].when} {found[0].message[:80]})")
+            problems.append(
+                f"{len(found)} error(s) of {spec.deployment.module} in the log since the restart "
+                f"(first: {found[0].when} {found[0].message[:80]})"
+            )
         lines += ["", "Last 20 log lines:", *logs.tail(host, spec.paths.log_file, 20)]
         queries.append(f"tail -20 {spec.paths.log_file}")
-    kw = {"evidence": "\n".join(lines), "queries": queries, "host": name,
-          "figures": {"module_errors": len(found)}}
+    kw = {"evidence": "\n".join(lines), "queries": queries, "host": name, "figures": {"module_errors": len(found)}}
     if not state.running:
         problems.insert(0, "service is not running")
     if problems:

@@ -54,12 +54,15 @@ def pg_binary(spec: Any, tool: str) -> str:
 
 
 def dump_database(spec: Any, target: Path, dsn: str | None = None) -> Taken:
-    conninfo = db.conninfo_for(dsn if dsn is not None else spec.database.dsn, spec.database.name,
-                               spec.database.statement_timeout_ms, spec.database.lock_timeout_ms,
-                               spec.database.connect_timeout_s)
+    conninfo = db.conninfo_for(
+        dsn if dsn is not None else spec.database.dsn,
+        spec.database.name,
+        spec.database.statement_timeout_ms,
+        spec.database.lock_timeout_ms,
+        spec.database.connect_timeout_s,
+    )
     partial = target.with_name(target.name + ".partial")
-    argv = [pg_binary(spec, "pg_dump"), "--format=custom", f"--file={partial}", "--no-password",
-            f"--dbname={conninfo}"]
+    argv = [pg_binary(spec, "pg_dump"), "--format=custom", f"--file={partial}", "--no-password", f"--dbname={conninfo}"]
     out = subprocess.run(argv, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         partial.unlink(missing_ok=True)
@@ -94,8 +97,7 @@ def write_marker(spec: Any, target: Path, when: dt.datetime, taken: list[Taken])
     return _taken("marker", target)
 
 
-def take_backups(spec: Any, backup_dir: str | None = None, dsn: str | None = None,
-                 when: dt.datetime | None = None) -> list[Taken]:
+def take_backups(spec: Any, backup_dir: str | None = None, dsn: str | None = None, when: dt.datetime | None = None) -> list[Taken]:
     """Dump, archive, marker - in that order; the marker records the other two."""
     when = when or dt.datetime.now(dt.UTC)
     stamp = backup.stamp(when)
@@ -104,8 +106,11 @@ def take_backups(spec: Any, backup_dir: str | None = None, dsn: str | None = Non
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DeploylogError(f"cannot create the backup dir {directory}: {exc.strerror}") from None
-    names = [directory / f"{spec.database.name}_PRE_DEPLOY_{stamp}.dump",
-             directory / f"{spec.deployment.module}_{stamp}.tar.gz", directory / f"DEPLOYMENT_SNAPSHOT_{stamp}"]
+    names = [
+        directory / f"{spec.database.name}_PRE_DEPLOY_{stamp}.dump",
+        directory / f"{spec.deployment.module}_{stamp}.tar.gz",
+        directory / f"DEPLOYMENT_SNAPSHOT_{stamp}",
+    ]
     taken = [n for n in names if n.exists()]
     if taken:  # a backup is evidence: never replaced silently
         raise DeploylogError(f"{taken[0]} already exists: wait a second and run again")

@@ -79,7 +79,6 @@ def before_after(pairs: list[tuple[str, Any, Any]], title: str) -> str:
             body.append(f'<text x="{LABEL_W + w + 6:.1f}" y="{yy + 14}">{escape(_fmt(value))}</text>')
         if before != after:
             body.append(
-                f'<text x="{LABEL_W - 6}" y="{y + ROW + 14}" text-anchor="end" fill="{BAD}">'
-                f"{escape(f'{after - before:+g}')}</text>"
+                f'<text x="{LABEL_W - 6}" y="{y + ROW + 14}" text-anchor="end" fill="{BAD}">{escape(f"{after - before:+g}")}</text>'
             )
     return _svg(width, 26 + len(rows) * group, title, body)

@@ -14,8 +14,17 @@ TICK = "☑"
 EMPTY = "☐"
 
 # The template's block name per phase ("### Test 0.1", "### Backup 1.1", ...).
-BLOCK_NAMES = {"0": "Test", "1": "Backup", "2": "Deploy", "3": "Restart", "4": "Test", "5": "Integrity",
-               "6": "Logs", "7": "Test", "P": "Check"}
+BLOCK_NAMES = {
+    "0": "Test",
+    "1": "Backup",
+    "2": "Deploy",
+    "3": "Restart",
+    "4": "Test",
+    "5": "Integrity",
+    "6": "Logs",
+    "7": "Test",
+    "P": "Check",
+}
 
 # The template's Status boxes per item: (labels ticked on PASS, labels ticked on FAIL).
 STATUS_LABELS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {

@@ -43,9 +43,7 @@ def _text(name: str, value: str | None, required: bool = True) -> str:
     return text
 
 
-def manual_event(
-    item: str, status: str, tester: str, notes: str = "", time: str | None = None, scheduled: str = ""
-) -> dict[str, Any]:
+def manual_event(item: str, status: str, tester: str, notes: str = "", time: str | None = None, scheduled: str = "") -> dict[str, Any]:
     if item not in catalogue.ITEMS:
         raise DeploylogError(f"unknown log item {item!r}")
     if item not in MANUAL_ITEMS:

@@ -48,8 +48,14 @@ def document(view: LogView) -> dict[str, Any]:
         "deployment": view.meta.as_dict(),
         "items": {item_id: _item(v) for item_id, v in view.items.items()},
         "phases": {
-            p: {"state": r.state, "result": [label for label, ticked in r.options if ticked], "note": r.note,
-                "started": r.started, "finished": r.finished, "counts": r.counts}
+            p: {
+                "state": r.state,
+                "result": [label for label, ticked in r.options if ticked],
+                "note": r.note,
+                "started": r.started,
+                "finished": r.finished,
+                "counts": r.counts,
+            }
             for p, r in view.phases.items()
         },
         "overall": view.overall.status,

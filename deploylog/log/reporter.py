@@ -181,8 +181,13 @@ class JsonReport:
         data: dict[str, Any] = {"item": item_id, "phase": _phase_of(item_id)}
         recorded = context.recorded(item)
         if recorded is not None:
-            data.update(status=recorded.status, message=redact(recorded.message), evidence=redact(recorded.evidence),
-                        queries=[redact(q) for q in recorded.queries], host=recorded.host)
+            data.update(
+                status=recorded.status,
+                message=redact(recorded.message),
+                evidence=redact(recorded.evidence),
+                queries=[redact(q) for q in recorded.queries],
+                host=recorded.host,
+            )
         return data
 
 
@@ -197,13 +202,15 @@ class Environment:
         if data is None:
             return
         meta = _meta(session.config)
-        data.update({
-            "Deployment": meta.deployment_id,
-            "Module": f"{meta.module} {meta.expected_version}",
-            "Database": meta.database,
-            "DSN": meta.dsn or "(PG* environment / ~/.pgpass)",
-            "Report dir": str(Path(meta.report_dir)),
-        })
+        data.update(
+            {
+                "Deployment": meta.deployment_id,
+                "Module": f"{meta.module} {meta.expected_version}",
+                "Database": meta.database,
+                "DSN": meta.dsn or "(PG* environment / ~/.pgpass)",
+                "Report dir": str(Path(meta.report_dir)),
+            }
+        )
         if meta.config_error:
             data["Configuration error"] = meta.config_error
         data.update(redact_obj(dict(data)))

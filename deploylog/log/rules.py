@@ -273,19 +273,14 @@ def _ids(views: list[ItemView], limit: int = 3) -> str:
     return shown + (f"; +{len(views) - limit} more" if len(views) > limit else "")
 
 
-def verdict(
-    items: dict[str, ItemView], phases: dict[str, PhaseResult], signoffs: list[dict[str, Any]] | None = None
-) -> Verdict:
+def verdict(items: dict[str, ItemView], phases: dict[str, PhaseResult], signoffs: list[dict[str, Any]] | None = None) -> Verdict:
     """GO / NO-GO / ROLLBACK, with the reason, in the order an operator must act on them."""
     failed = [v for v in items.values() if v.failed]
     dump = dump_to_restore(items)
     loss = [v for v in failed if v.item.phase == "5" and v.status == FAIL]
     if loss:
         return Verdict(ROLLBACK, f"DATA LOSS DETECTED ({_ids(loss)}); restore {dump}")
-    after = [
-        v for v in failed
-        if v.item.phase in ("2", "3", "4", "6") and v.status == FAIL and v.item.severity == catalogue.CRITICAL
-    ]
+    after = [v for v in failed if v.item.phase in ("2", "3", "4", "6") and v.status == FAIL and v.item.severity == catalogue.CRITICAL]
     if after:
         reason = f"critical failure after deployment ({_ids(after)}); roll back, restore {dump} if needed"
         return Verdict(ROLLBACK, reason)

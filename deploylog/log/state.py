@@ -127,8 +127,7 @@ def append_event(
         state = load(path) or new_state(deployment_id, deployment)
         if state["deployment_id"] != deployment_id:
             raise DeploylogError(
-                f"{path} belongs to deployment {state['deployment_id']!r}, not {deployment_id!r}; "
-                "use another report_dir"
+                f"{path} belongs to deployment {state['deployment_id']!r}, not {deployment_id!r}; use another report_dir"
             )
         state["deployment"] = deployment
         if prepare is not None:

@@ -51,21 +51,45 @@ class Sshd:
             subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
         (self.dir / "authorized_keys").write_text(self.key.with_suffix(".pub").read_text())
         sshd_config = self.dir / "sshd_config"
-        sshd_config.write_text("\n".join([
-            "ListenAddress 127.0.0.1", f"Port {self.port}", f"HostKey {host_key}",
-            f"AuthorizedKeysFile {self.dir / 'authorized_keys'}", f"PidFile {self.dir / 'sshd.pid'}",
-            "PasswordAuthentication no", "KbdInteractiveAuthentication no", "UsePAM no",
-            "PermitRootLogin prohibit-password", "StrictModes no", "LogLevel ERROR", "",
-        ]))
-        self.config.write_text("\n".join([
-            "Host 127.0.0.1", f"  Port {self.port}", f"  User {self.user}", f"  IdentityFile {self.key}",
-            "  IdentitiesOnly yes", "  StrictHostKeyChecking no", "  UserKnownHostsFile /dev/null",
-            "  LogLevel ERROR", "  BatchMode yes",
-            # one connection reused by every command, as docs/host-items.md recommends
-            "  ControlMaster auto", f"  ControlPath {self.dir}/cm-%C", "  ControlPersist 60", "",
-        ]))
-        self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(sshd_config)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        sshd_config.write_text(
+            "\n".join(
+                [
+                    "ListenAddress 127.0.0.1",
+                    f"Port {self.port}",
+                    f"HostKey {host_key}",
+                    f"AuthorizedKeysFile {self.dir / 'authorized_keys'}",
+                    f"PidFile {self.dir / 'sshd.pid'}",
+                    "PasswordAuthentication no",
+                    "KbdInteractiveAuthentication no",
+                    "UsePAM no",
+                    "PermitRootLogin prohibit-password",
+                    "StrictModes no",
+                    "LogLevel ERROR",
+                    "",
+                ]
+            )
+        )
+        self.config.write_text(
+            "\n".join(
+                [
+                    "Host 127.0.0.1",
+                    f"  Port {self.port}",
+                    f"  User {self.user}",
+                    f"  IdentityFile {self.key}",
+                    "  IdentitiesOnly yes",
+                    "  StrictHostKeyChecking no",
+                    "  UserKnownHostsFile /dev/null",
+                    "  LogLevel ERROR",
+                    "  BatchMode yes",
+                    # one connection reused by every command, as docs/host-items.md recommends
+                    "  ControlMaster auto",
+                    f"  ControlPath {self.dir}/cm-%C",
+                    "  ControlPersist 60",
+                    "",
+                ]
+            )
+        )
+        self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(sshd_config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         for _ in range(500):
             if self.proc.poll() is not None:
                 raise RuntimeError(f"sshd exited: {self.proc.stderr.read().decode(errors='replace').strip()}")

@@ -66,8 +66,9 @@ def entry(item_id: str, status: str = PASS, minute: float = 0.0, message: str = 
     }
 
 
-def run(phases: tuple[str, ...], minute: float, overrides: dict[str, dict[str, Any]] | None = None,
-        command: str = "pytest") -> dict[str, Any]:
+def run(
+    phases: tuple[str, ...], minute: float, overrides: dict[str, dict[str, Any]] | None = None, command: str = "pytest"
+) -> dict[str, Any]:
     """A run event: every item of the phases PASS, except the overridden ones (status/message/figures)."""
     overrides = overrides or {}
     results = []
@@ -130,8 +131,13 @@ def phase0_abort() -> dict[str, Any]:
 
 
 def phase5_data_loss() -> dict[str, Any]:
-    loss = {"5.4": {"status": "FAIL", "message": "reconciled payments 119 != baseline 120 (-1)",
-                    "figures": {"baseline": 120, "current": 119}}}
+    loss = {
+        "5.4": {
+            "status": "FAIL",
+            "message": "reconciled payments 119 != baseline 120 (-1)",
+            "figures": {"baseline": 120, "current": 119},
+        }
+    }
     return state_of(
         run(PHASE_RUNS["preflight"], 0),
         run(PHASE_RUNS["phase0"], 60),
@@ -144,9 +150,10 @@ def phase7_pending() -> dict[str, Any]:
 
 
 def rerun_after_failure() -> dict[str, Any]:
-    first = {"5.1": {"status": "FAIL", "message": "payments 149 != baseline 150 (-1)",
-                     "figures": {"baseline": 150, "current": 149}},
-             "3.4": {"status": "ERROR", "message": "health URL did not answer"}}
+    first = {
+        "5.1": {"status": "FAIL", "message": "payments 149 != baseline 150 (-1)", "figures": {"baseline": 150, "current": 149}},
+        "3.4": {"status": "ERROR", "message": "health URL did not answer"},
+    }
     return state_of(
         run(PHASE_RUNS["preflight"], 0),
         run(PHASE_RUNS["phase0"], 60),

@@ -104,9 +104,23 @@ class Deployment:
         junit = self.root / f"junit-{self.runs}.xml"
         env = {**{k: v for k, v in os.environ.items() if not k.startswith("PG")}, **(env or {})}
         done = subprocess.run(
-            [sys.executable, "-m", "pytest", *args, f"--deploy-config={self.config_path}",
-             f"--junitxml={junit}", "-q", "-p", "no:randomly"],
-            cwd=REPO, capture_output=True, text=True, timeout=timeout, env=env, check=False,
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                *args,
+                f"--deploy-config={self.config_path}",
+                f"--junitxml={junit}",
+                "-q",
+                "-p",
+                "no:randomly",
+            ],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+            check=False,
         )
         outcomes = parse_junit(junit) if junit.exists() else {}
         return SuiteRun(done.returncode, done.stdout + done.stderr, outcomes, self.report_dir)
