@@ -22,13 +22,15 @@ from typing import Any
 from deploylog import fingerprint, odoo
 from deploylog.db import Identity, Snapshot
 from deploylog.errors import DeploylogError
+from deploylog.files import sha256_file, write_atomic
+from deploylog.spec import Spec
 
 FORMAT = 1
 CREATE_COMMAND = "pytest -m phase0"
 
 
-def path_for(spec: Any) -> Path:
-    return Path(spec.paths.baseline_dir) / f"{spec.deployment_id}.json"
+def path_for(spec: Spec) -> Path:
+    return spec.baseline_path
 
 
 def rows_dir_for(spec: Any) -> Path:
@@ -114,17 +116,6 @@ def capture(snap: Snapshot, spec: Any, started_at: dt.datetime, staging: Path) -
     return data
 
 
-def _atomic_write_json(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(data, fh, indent=2, sort_keys=True, default=str)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
 def archive_existing(spec: Any) -> Path | None:
     """Move an existing baseline (and its rows) aside; returns the archived JSON path."""
     target = path_for(spec)
@@ -150,7 +141,7 @@ def store(spec: Any, snap: Snapshot, started_at: dt.datetime) -> dict[str, Any]:
         if rows.exists():
             shutil.rmtree(rows)
         os.replace(staging, rows)
-        _atomic_write_json(target, data)
+        write_atomic(target, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return data
@@ -214,17 +205,9 @@ def load(spec: Any) -> Baseline:
         rows = baseline.rows_file(name)
         if rows is None or not rows.exists():
             raise DeploylogError(f"baseline row file {rows} is missing: the baseline is incomplete")
-        if "sha256:" + _sha256_file(rows) != entry["rows_sha256"]:
+        if "sha256:" + sha256_file(rows) != entry["rows_sha256"]:
             raise DeploylogError(f"baseline row file {rows} was modified after capture (digest mismatch)")
     return baseline
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def check_identity(baseline: Baseline, current: Identity) -> None:

@@ -8,7 +8,6 @@ damage nor block production.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,18 +17,11 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from deploylog.errors import DeploylogError
+from deploylog.spec import Spec
 
 APPLICATION_NAME = "deploylog"
 # A session that sits idle inside its snapshot is ended by the server itself.
 IDLE_IN_TRANSACTION_TIMEOUT_MS = 15 * 60 * 1000
-
-_SECRET = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
-_URI_SECRET = re.compile(r"(postgres(?:ql)?://[^:/@\s]+:)([^@\s]+)(@)")
-
-
-def redact(text: str) -> str:
-    """Remove passwords from a conninfo string, URI or error message."""
-    return _URI_SECRET.sub(r"\1***\3", _SECRET.sub(r"\1***", text))
 
 
 def conninfo_for(dsn: str, dbname: str, statement_timeout_ms: int, lock_timeout_ms: int, connect_timeout_s: int) -> str:
@@ -43,7 +35,7 @@ def conninfo_for(dsn: str, dbname: str, statement_timeout_ms: int, lock_timeout_
     try:
         given = conninfo_to_dict(dsn)
     except psycopg.ProgrammingError as exc:
-        raise DeploylogError(f"invalid dsn: {redact(str(exc))}") from None
+        raise DeploylogError(f"invalid dsn: {exc!s}") from None
     extra: dict[str, Any] = {
         "application_name": APPLICATION_NAME,
         "connect_timeout": str(connect_timeout_s),
@@ -61,7 +53,7 @@ def conninfo_for(dsn: str, dbname: str, statement_timeout_ms: int, lock_timeout_
     return make_conninfo(dsn, **extra)
 
 
-def connect(spec: Any) -> psycopg.Connection:
+def connect(spec: Spec) -> psycopg.Connection:
     """Open the read-only connection described by the Spec; one-line error when it fails."""
     conninfo = conninfo_for(
         spec.database.dsn,
@@ -73,8 +65,8 @@ def connect(spec: Any) -> psycopg.Connection:
     try:
         conn = psycopg.connect(conninfo)
     except psycopg.OperationalError as exc:
-        first = redact(str(exc)).strip().splitlines()[0] if str(exc).strip() else "connection failed"
-        raise DeploylogError(f"database unreachable ({redact(conninfo_safe(conninfo))}): {first}") from None
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "connection failed"
+        raise DeploylogError(f"database unreachable ({conninfo_safe(conninfo)}): {first}") from None
     conn.read_only = True
     return conn
 
@@ -112,21 +104,29 @@ class Snapshot:
     once, and all items see the database at the same instant.
     """
 
-    def __init__(self, conn: psycopg.Connection) -> None:
+    def __init__(self, conn: psycopg.Connection, shared: str | None = None) -> None:
         self.conn = conn
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         conn.read_only = True
         self._cache: dict[str, Any] = {}
         self.round_trips = 0
         self.log: list[str] = []  # every statement run, in order, for the evidence
+        self.shared = shared
+        if shared:  # must be the transaction's first statement
+            self.rows(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(shared)))
+
+    def export(self) -> str:
+        """An id other sessions can import to see this snapshot (valid while this transaction is open)."""
+        return str(self.row("SELECT pg_export_snapshot()")[0])
 
     def text(self, query: Query) -> str:
         return query if isinstance(query, str) else query.as_string(self.conn)
 
-    def rows(self, query: Query, params: Any = None) -> list[tuple]:
+    def rows(self, query: Query, params: Any = None) -> list[tuple[Any, ...]]:
         self.round_trips += 1
         self.log.append(self.text(query))
-        return self.conn.execute(query, params).fetchall()
+        cur = self.conn.execute(query, params)
+        return cur.fetchall() if cur.description else []
 
     def row(self, query: Query, params: Any = None) -> tuple:
         found = self.rows(query, params)
@@ -156,3 +156,24 @@ class Snapshot:
             self.conn.rollback()  # nothing to keep: the transaction is read-only
         finally:
             self.conn.close()
+
+
+def open_snapshot(spec: Spec, shared: str | None = None) -> Snapshot:
+    """Connect and open the session's snapshot; refuses a connection to another database than deploy.toml names.
+
+    shared: a snapshot id exported by another session (pg_export_snapshot): this
+    snapshot then sees exactly what that one sees (pytest-xdist workers).
+    """
+    snap = Snapshot(connect(spec), shared=shared)
+    try:
+        identity = snap.identity()
+    except BaseException:
+        snap.close()
+        raise
+    if identity.database != spec.database.name:
+        snap.close()
+        raise DeploylogError(
+            f"connected to database {identity.database!r} but deploy.toml names {spec.database.name!r}: "
+            "refusing to check the wrong database"
+        )
+    return snap

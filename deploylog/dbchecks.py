@@ -14,6 +14,7 @@ from deploylog import baseline as baseline_mod
 from deploylog import fingerprint, odoo
 from deploylog.db import Snapshot
 from deploylog.errors import DeploylogError
+from deploylog.figures import Comparison, Distribution, Integrity
 from deploylog.result import CheckResult, not_applicable, verdict
 
 MAX_IDS_SHOWN = 20
@@ -264,7 +265,8 @@ def workflow_distribution(snap: Snapshot, spec: Any) -> CheckResult:
         if anomalies
         else (f"HEALTHY: {fig['total']} payment(s) in the last {fig['window_days']} days, no anomalies")
     )
-    return verdict("4.5", not anomalies, message, evidence=evidence, queries=fig.queries, figures=fig.values)
+    counts = Distribution(counts=fig["distribution"], values={k: v for k, v in fig.values.items() if k != "distribution"})
+    return verdict("4.5", not anomalies, message, evidence=evidence, queries=fig.queries, figures=counts)
 
 
 def orphaned_lines(snap: Snapshot, spec: Any) -> CheckResult:
@@ -305,28 +307,23 @@ def integrity(snap: Snapshot, spec: Any, base: baseline_mod.Baseline, item: str)
     if all(base.figures.get(k) is None and now.get(k) is None for k in keys):
         reason = odoo.reconciliation_lines(snap, spec).values.get("reason", "figure not available")
         return not_applicable(item, reason)
-    lines, problems = [], []
+    # the counts' pre / post / difference lines are drawn by the log from the Integrity figures
+    lines: list[str] = []
+    problems: list[str] = []
     for key in keys:
         before, after = base.figures.get(key), now.get(key)
         if before is None and after is None:
-            lines.append(f"{key}: not available before nor after (reconciliation table absent)")
             continue
         if before is None or after is None:
             problems.append(f"{key}: baseline {_fmt(before)}, now {_fmt(after)} (cannot compare)")
-            continue
-        difference = after - before
-        lines += [
-            f"{key}:",
-            f"  Pre-deployment count: {before}",
-            f"  Post-deployment count: {after}",
-            f"  Difference: {difference:+d}",
-        ]
-        if difference:
-            problems.append(f"{key} {before} -> {after} ({difference:+d})")
+        elif after != before:
+            problems.append(f"{key} {before} -> {after} ({after - before:+d})")
     before_fp = base.data["fingerprints"].get(set_name)
     queries = []
+    changes_found: fingerprint.Diff | None = None
     if before_fp is not None:
         changes = fingerprint.diff(snap, spec, set_name, before_fp, base.rows_file(set_name))
+        changes_found = changes
         current = fingerprint.compute(snap, spec, set_name)
         queries.append(current.query if current else "")
         if changes is None:
@@ -354,5 +351,12 @@ def integrity(snap: Snapshot, spec: Any, base: baseline_mod.Baseline, item: str)
         message,
         evidence="\n".join(lines),
         queries=queries,
-        figures={"baseline": {k: base.figures.get(k) for k in keys}, "current": {k: now.get(k) for k in keys}},
+        figures=Integrity(
+            comparisons=tuple(Comparison(k, base.figures.get(k), now.get(k)) for k in keys),
+            fingerprint_set=set_name,
+            fingerprint_changed=None if before_fp is None else bool(changes_found),
+            changed_ids=len(changes_found.changed) if changes_found else 0,
+            added_ids=len(changes_found.added) if changes_found else 0,
+            removed_ids=len(changes_found.removed) if changes_found else 0,
+        ),
     )

@@ -7,12 +7,10 @@ same ones phases 1 and 3 apply.
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 from pathlib import Path
 from typing import Any
 
-from deploylog import dbchecks
 from deploylog.db import Snapshot
 from deploylog.hostchecks import backup, hostio, service
 from deploylog.result import CheckResult, failed, verdict
@@ -20,10 +18,9 @@ from deploylog.result import CheckResult, failed, verdict
 GB = 1024**3
 
 
-def backups_verified(spec: Any, host: Any) -> CheckResult:
+def backups_verified(spec: Any, host: Any, item: str = "P.2") -> CheckResult:
     """P.2: the newest existing dump in the backup directory is complete and readable."""
-    result = backup.database_dump(spec, started_at=None, host=host)
-    return dataclasses.replace(result, item="P.2")
+    return backup.database_dump(spec, started_at=None, host=host).replace(item=item)
 
 
 def repository_access(spec: Any, host: Any) -> CheckResult:
@@ -60,7 +57,7 @@ def repository_access(spec: Any, host: Any) -> CheckResult:
     return verdict("P.3", not problems, message, evidence="\n".join(lines), queries=[hostio.shown(c) for c in commands], host=name)
 
 
-def disk_space(spec: Any) -> CheckResult:
+def disk_space(spec: Any, host: Any) -> CheckResult:
     """P.4: free space above the threshold on every volume the deployment writes to."""
     minimum = spec.thresholds.min_free_disk_gb
     paths = {p for p in (spec.paths.backup_dir, spec.paths.repo, spec.paths.log_file and str(Path(spec.paths.log_file).parent)) if p}
@@ -107,8 +104,3 @@ def service_health(spec: Any, snap: Snapshot, host: Any) -> CheckResult:
             problems.append(f"health URL answered {code if code is not None else 'nothing'}")
     message = "; ".join(problems) or "database answers; Odoo service healthy"
     return verdict("P.5", not problems, message, evidence="\n".join(lines), queries=queries, host=name)
-
-
-def manager_group(snap: Snapshot, spec: Any) -> CheckResult:
-    """P.6: the Payment Manager group has active members (same rule as 0.4 / 4.6)."""
-    return dbchecks.manager_members(snap, spec, "P.6")

@@ -1,26 +1,31 @@
-"""The outcome of one log item: what every check in the engine returns.
+"""The outcome of one log item: what every check in the engine returns, and what the log records.
 
 A check never raises for an expected bad state; it returns a CheckResult whose
 status says PASS/FAIL/NA and whose evidence is the "Actual Result" block the
-template asks the operator to paste.
+template asks the operator to paste. A check that cannot run raises
+DeploylogError; the pytest plugin turns that into an ERROR result, in one place.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import dataclasses
+from dataclasses import dataclass, field
 from typing import Any
+
+from deploylog import figures as figures_mod
+from deploylog.figures import Counts, Figures
 
 PASS = "PASS"
 FAIL = "FAIL"
-NA = "NA"  # item does not apply here (e.g. reconciliation table absent); reason in message
+NA = "NA"  # item does not apply here (declared optional in deploy.toml); reason in message
 SKIP = "SKIP"  # item was not run (deselected, or skipped by the operator)
 MANUAL = "MANUAL"  # phase 7: waiting for a human to record the result
-ERROR = "ERROR"  # the check itself could not run (unreachable DB, bad input)
+ERROR = "ERROR"  # the check itself could not run (unreachable DB, missing privilege, bad input)
 
 STATUSES = (PASS, FAIL, NA, SKIP, MANUAL, ERROR)
 
 
-@dataclass
+@dataclass(frozen=True)
 class CheckResult:
     """One item's verdict plus everything the log shows for it."""
 
@@ -28,20 +33,41 @@ class CheckResult:
     status: str
     message: str  # one line: the verdict in words, used as the assertion message
     evidence: str = ""  # multi-line "Actual Result" pasted into the log
-    queries: list[str] = field(default_factory=list)  # SQL / commands that produced it
-    figures: dict[str, Any] = field(default_factory=dict)  # numbers for charts and JSON
+    queries: tuple[str, ...] = ()  # SQL / commands that produced it
+    figures: Figures = field(default_factory=Counts)  # numbers for charts and JSON, typed per kind
     host: str = ""  # host the check ran on, for host items
+    duration: float = 0.0  # seconds, set when the result is attached to its test
+    started: str = ""  # ISO times of the test that produced it
+    finished: str = ""
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
             raise ValueError(f"unknown status {self.status!r}")
+        if isinstance(self.figures, dict):  # a plain dict is the generic kind
+            object.__setattr__(self, "figures", Counts(dict(self.figures)))
+        if not isinstance(self.queries, tuple):
+            object.__setattr__(self, "queries", tuple(self.queries))
 
     @property
-    def ok(self) -> bool:
-        return self.status in (PASS, NA)
+    def failed(self) -> bool:
+        return self.status in (FAIL, ERROR)
+
+    def replace(self, **changes: Any) -> CheckResult:
+        return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        data["queries"] = list(self.queries)
+        data["figures"] = self.figures.to_dict()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CheckResult:
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["figures"] = figures_mod.from_dict(data.get("figures"))
+        values["queries"] = tuple(data.get("queries") or ())
+        return cls(**values)
 
 
 def passed(item: str, message: str, **kw: Any) -> CheckResult:
@@ -54,6 +80,10 @@ def failed(item: str, message: str, **kw: Any) -> CheckResult:
 
 def not_applicable(item: str, message: str, **kw: Any) -> CheckResult:
     return CheckResult(item=item, status=NA, message=message, **kw)
+
+
+def errored(item: str, message: str, **kw: Any) -> CheckResult:
+    return CheckResult(item=item, status=ERROR, message=message, **kw)
 
 
 def verdict(item: str, ok: bool, message: str, **kw: Any) -> CheckResult:

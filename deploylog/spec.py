@@ -1,152 +1,184 @@
-"""deploy.toml -> a typed, validated Spec.
+"""deploy.toml -> a typed, validated Spec: one frozen dataclass per section.
 
-The schema below is the single description of every key: its type, whether it
-is required and its default. Loading rejects unknown keys, wrong types and
-missing required keys with one message naming the key, so a typo in a change
-window never silently falls back to a default.
+The dataclasses below are the single description of every key: its type
+(from the annotation), whether it is required (no default) and its default.
+Loading rejects unknown keys, wrong types and missing required keys with one
+message naming the key, so a typo in a change window never silently falls
+back to a default. Lists are read into tuples: a Spec cannot change once built.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import tomllib
-from dataclasses import dataclass
+import types
+import typing
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Union
 
-REQUIRED = object()  # marker for keys without a default
+from deploylog.errors import DeploylogError
 
 
-class SpecError(ValueError):
+class SpecError(DeploylogError):
     """deploy.toml (or an override) is invalid; the message names the key."""
 
 
-# section -> key -> (type, default). A type tuple means "any of these".
-SCHEMA: dict[str, dict[str, tuple[Any, Any]]] = {
-    "deployment": {
-        "module": (str, REQUIRED),
-        "title": (str, ""),
-        "expected_version": (str, REQUIRED),
-        "previous_version": (str, ""),
-        "id": (str, ""),  # default: <database>-<module>-<expected_version>
-        "branch": (str, ""),  # expected git branch of the checkout
-    },
-    "database": {
-        "name": (str, REQUIRED),
-        "dsn": (str, ""),  # libpq conninfo or URI; empty = PG* variables / ~/.pgpass
-        "statement_timeout_ms": (int, 60000),
-        "lock_timeout_ms": (int, 2000),
-        "connect_timeout_s": (int, 10),
-        # 1.1 deep mode: restore the dump into a scratch database and compare counts with the baseline
-        "verify_restore": (bool, False),
-        "restore_dsn": (str, ""),  # server/role allowed to CREATE DATABASE for it; empty = dsn
-    },
-    "paths": {
-        "repo": (str, ""),  # git checkout (addons repository) holding the module
-        "module_dir": (str, ""),  # default: <repo>/<module>
-        "backup_dir": (str, "/var/odoo/backups"),
-        "log_file": (str, ""),
-        "baseline_dir": (str, "baseline"),
-        "report_dir": (str, "reports"),
-        "pg_bin_dir": (str, ""),  # where pg_dump/pg_restore live; empty = PATH
-    },
-    "service": {
-        "manager": (str, "systemd"),  # systemd | process | pidfile | none
-        "name": (str, "odoo.service"),
-        "process_name": (str, "odoo-bin"),
-        "pidfile": (str, ""),
-        "health_url": (str, ""),
-        "cache_dirs": (list, []),
-        "http_timeout_s": (int, 5),
-        "log_timezone": (str, "UTC"),  # zone of the log's timestamps (Odoo logs in UTC)
-    },
-    "expected": {
-        "changed_files": (list, []),
-        # how __manifest__.py is treated when it is not in changed_files:
-        # "version-only" accepts it when the version is its only change.
-        "manifest_policy": (str, "version-only"),
-    },
-    "thresholds": {
-        "min_posted_payments": (int, 100),
-        "min_posted_invoices": (int, 50),
-        "min_free_disk_gb": ((int, float), 10),
-        "min_manager_members": (int, 1),
-        "workflow_window_days": (int, 30),
-        "log_tail_lines": (int, 0),  # 0 = time window from the baseline, N = template's "tail -N"
-        "max_log_errors": (int, 0),
-    },
-    "groups": {
-        "manager": (str, "payment_account_enhanced.group_payment_manager"),
-        "reviewer": (str, "payment_account_enhanced.group_payment_reviewer"),
-        "approver": (str, "payment_account_enhanced.group_payment_approver"),
-    },
-    "reconciliation": {
-        "table": (str, "account_bank_reconciliation_line"),
-        "move_column": (str, "move_id"),
-        "reconciliation_column": (str, "reconciliation_id"),
-        "reconciliation_table": (str, "account_bank_reconciliation"),
-    },
-    "approval": {
-        "payment_states": (
-            list,
-            ["draft", "under_review", "for_approval", "for_authorization", "approved", "posted", "cancelled"],
-        ),
-        "move_states": (list, ["draft", "under_review", "for_approval", "approved", "posted", "cancelled"]),
-    },
-    "invoices": {
-        "move_types": (list, ["out_invoice", "out_refund", "in_invoice", "in_refund"]),
-    },
-}
+@dataclass(frozen=True)
+class Deployment:
+    module: str
+    expected_version: str
+    title: str = ""
+    previous_version: str = ""
+    id: str = ""  # default: <database>-<module>-<expected_version>
+    branch: str = ""  # expected git branch of the checkout
+    # The module is absent (or uninstalled) before this deployment: declared, never guessed.
+    first_install: bool = False
 
-# [[guards]] entries: a list of tables, each with these keys.
-GUARD_SCHEMA: dict[str, tuple[Any, Any]] = {
-    "item": (str, REQUIRED),  # 4.2 / 4.3 / 4.4
-    "file": (str, REQUIRED),  # relative to the module directory
-    "function": (str, REQUIRED),  # Class.method or function name
-    "description": (str, ""),
-}
 
-SECTIONS = (*SCHEMA, "guards")
+@dataclass(frozen=True)
+class Database:
+    name: str
+    dsn: str = ""  # libpq conninfo or URI; empty = PG* variables / ~/.pgpass
+    statement_timeout_ms: int = 60000
+    lock_timeout_ms: int = 2000
+    connect_timeout_s: int = 10
+    # 1.1 deep mode: restore the dump into a scratch database and compare counts with the baseline
+    verify_restore: bool = False
+    restore_dsn: str = ""  # server/role allowed to CREATE DATABASE for it; empty = dsn
+
+
+@dataclass(frozen=True)
+class Paths:
+    repo: str = ""  # git checkout (addons repository) holding the module
+    module_dir: str = ""  # default: <repo>/<module>
+    backup_dir: str = "/var/odoo/backups"
+    log_file: str = ""
+    baseline_dir: str = "baseline"
+    report_dir: str = "reports"
+    pg_bin_dir: str = ""  # where pg_dump/pg_restore live; empty = PATH
+
+
+SERVICE_MANAGERS = ("systemd", "process", "pidfile", "none")
+
+
+@dataclass(frozen=True)
+class Service:
+    manager: str = "systemd"  # systemd | process | pidfile | none
+    name: str = "odoo.service"
+    process_name: str = "odoo-bin"
+    pidfile: str = ""
+    health_url: str = ""
+    cache_dirs: tuple[str, ...] = ()
+    http_timeout_s: int = 5
+    log_timezone: str = "UTC"  # zone of the log's timestamps (Odoo logs in UTC)
+
+
+MANIFEST_POLICIES = ("version-only", "listed")
+
+
+@dataclass(frozen=True)
+class Expected:
+    changed_files: tuple[str, ...] = ()
+    # how __manifest__.py is treated when it is not in changed_files:
+    # "version-only" accepts it when the version is its only change.
+    manifest_policy: str = "version-only"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    min_posted_payments: int = 100
+    min_posted_invoices: int = 50
+    min_free_disk_gb: float = 10
+    min_manager_members: int = 1
+    workflow_window_days: int = 30
+    log_tail_lines: int = 0  # 0 = time window from the baseline, N = template's "tail -N"
+    max_log_errors: int = 0
+
+
+@dataclass(frozen=True)
+class Groups:
+    manager: str = "payment_account_enhanced.group_payment_manager"
+    reviewer: str = "payment_account_enhanced.group_payment_reviewer"
+    approver: str = "payment_account_enhanced.group_payment_approver"
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    # Not stock Odoo: the tables come from another module. Only when `optional` is true may
+    # their absence make 0.2, 4.7 and 5.3 N/A; otherwise an absent table is an error.
+    optional: bool = False
+    table: str = "account_bank_reconciliation_line"
+    move_column: str = "move_id"
+    reconciliation_column: str = "reconciliation_id"
+    reconciliation_table: str = "account_bank_reconciliation"
+
+
+@dataclass(frozen=True)
+class Approval:
+    payment_states: tuple[str, ...] = (
+        "draft",
+        "under_review",
+        "for_approval",
+        "for_authorization",
+        "approved",
+        "posted",
+        "cancelled",
+    )
+    move_states: tuple[str, ...] = ("draft", "under_review", "for_approval", "approved", "posted", "cancelled")
+
+
+@dataclass(frozen=True)
+class Invoices:
+    move_types: tuple[str, ...] = ("out_invoice", "out_refund", "in_invoice", "in_refund")
+
+
+GUARD_ITEMS = ("4.2", "4.3", "4.4")
 
 
 @dataclass(frozen=True)
 class Guard:
-    item: str
-    file: str
-    function: str
+    """One [[guards]] entry: the method of the deployed code that must guard an item."""
+
+    item: str  # 4.2 / 4.3 / 4.4
+    file: str  # relative to the module directory
+    function: str  # Class.method or function name
     description: str = ""
 
 
-class Section:
-    """Attribute access to one validated section (spec.database.dsn)."""
+# [section] name -> its dataclass; [[guards]] is the one array of tables.
+SECTIONS: dict[str, type] = {
+    "deployment": Deployment,
+    "database": Database,
+    "paths": Paths,
+    "service": Service,
+    "expected": Expected,
+    "thresholds": Thresholds,
+    "groups": Groups,
+    "reconciliation": Reconciliation,
+    "approval": Approval,
+    "invoices": Invoices,
+}
+ARRAYS: dict[str, type] = {"guards": Guard}
 
-    def __init__(self, name: str, values: dict[str, Any]) -> None:
-        self._name = name
-        self.__dict__.update(values)
 
-    def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
-
-    def __repr__(self) -> str:
-        return f"Section({self._name}, {self.as_dict()})"
-
-
-@dataclass
+@dataclass(frozen=True)
 class Spec:
     """The validated deployment description."""
 
     source: str
-    deployment: Section
-    database: Section
-    paths: Section
-    service: Section
-    expected: Section
-    thresholds: Section
-    groups: Section
-    reconciliation: Section
-    approval: Section
-    invoices: Section
-    guards: list[Guard]
+    deployment: Deployment
+    database: Database
+    paths: Paths = field(default_factory=Paths)
+    service: Service = field(default_factory=Service)
+    expected: Expected = field(default_factory=Expected)
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    groups: Groups = field(default_factory=Groups)
+    reconciliation: Reconciliation = field(default_factory=Reconciliation)
+    approval: Approval = field(default_factory=Approval)
+    invoices: Invoices = field(default_factory=Invoices)
+    guards: tuple[Guard, ...] = ()
 
     @property
     def deployment_id(self) -> str:
@@ -158,26 +190,55 @@ class Spec:
             return Path(self.paths.module_dir)
         return Path(self.paths.repo) / self.deployment.module
 
+    @property
+    def baseline_path(self) -> Path:
+        """Where phase 0 keeps this deployment's baseline (its row files beside it, `.rows`)."""
+        return Path(self.paths.baseline_dir) / f"{self.deployment_id}.json"
+
+    def guard_for(self, item: str) -> Guard | None:
+        """The [[guards]] entry of an item, or None."""
+        return next((g for g in self.guards if g.item == item), None)
+
     def as_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {name: getattr(self, name).as_dict() for name in SCHEMA}
-        data["guards"] = [g.__dict__ for g in self.guards]
+        """The spec as plain TOML-like data (tuples as lists), e.g. to write a derived deploy.toml."""
+        data: dict[str, Any] = {}
+        for name in SECTIONS:
+            data[name] = {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(getattr(self, name)).items()}
+        data["guards"] = [dataclasses.asdict(g) for g in self.guards]
         return data
 
 
-def _type_name(expected: Any) -> str:
-    if isinstance(expected, tuple):
-        return " or ".join(t.__name__ for t in expected)
-    return expected.__name__
+# ------------------------------------------------------------------ validation
 
 
-def _check_type(key: str, value: Any, expected: Any) -> None:
+def _accepted(annotation: Any) -> tuple[tuple[type, ...], bool]:
+    """(accepted Python types, is a list of strings) for a field annotation."""
+    origin = typing.get_origin(annotation)
+    if origin is tuple:
+        return (list,), True
+    if origin in (Union, types.UnionType):
+        return tuple(typing.get_args(annotation)), False
+    if annotation is float:  # TOML writes 10 for 10.0: accept both
+        return (int, float), False
+    return (annotation,), False
+
+
+def _type_name(accepted: tuple[type, ...], is_list: bool) -> str:
+    return "a list of strings" if is_list else " or ".join(t.__name__ for t in accepted)
+
+
+def _check_type(key: str, value: Any, annotation: Any) -> Any:
+    accepted, is_list = _accepted(annotation)
     # bool is an int in Python; a threshold written as `true` is a mistake.
-    if isinstance(value, bool) and expected is not bool:
-        raise SpecError(f"{key}: expected {_type_name(expected)}, got boolean {value!r}")
-    if not isinstance(value, expected):
-        raise SpecError(f"{key}: expected {_type_name(expected)}, got {type(value).__name__} {value!r}")
-    if expected is list and not all(isinstance(v, str) for v in value):
-        raise SpecError(f"{key}: expected a list of strings, got {value!r}")
+    if isinstance(value, bool) and bool not in accepted:
+        raise SpecError(f"{key}: expected {_type_name(accepted, is_list)}, got boolean {value!r}")
+    if not isinstance(value, accepted):
+        raise SpecError(f"{key}: expected {_type_name(accepted, is_list)}, got {type(value).__name__} {value!r}")
+    if is_list:
+        if not all(isinstance(v, str) for v in value):
+            raise SpecError(f"{key}: expected a list of strings, got {value!r}")
+        return tuple(value)
+    return value
 
 
 def _unknown(key: str, known: list[str]) -> SpecError:
@@ -186,50 +247,56 @@ def _unknown(key: str, known: list[str]) -> SpecError:
     return SpecError(f"unknown key {key!r}{suffix}; known: {', '.join(known)}")
 
 
-def _section(name: str, raw: Any, schema: dict[str, tuple[Any, Any]]) -> dict[str, Any]:
+def _section(name: str, raw: Any, cls: type) -> Any:
+    """One validated section dataclass from its TOML table."""
     if not isinstance(raw, dict):
         raise SpecError(f"{name}: expected a table, got {type(raw).__name__}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
     for key in raw:
-        if key not in schema:
-            raise _unknown(f"{name}.{key}", list(schema))
+        if key not in fields:
+            raise _unknown(f"{name}.{key}", list(fields))
     values: dict[str, Any] = {}
-    for key, (expected, default) in schema.items():
+    for key, spec_field in fields.items():
         if key in raw:
-            _check_type(f"{name}.{key}", raw[key], expected)
-            values[key] = raw[key]
-        elif default is REQUIRED:
+            values[key] = _check_type(f"{name}.{key}", raw[key], hints[key])
+        elif spec_field.default is dataclasses.MISSING and spec_field.default_factory is dataclasses.MISSING:
             raise SpecError(f"missing required key {name}.{key}")
-        else:
-            values[key] = list(default) if isinstance(default, list) else default
-    return values
+    return cls(**values)
 
 
 def build(raw: dict[str, Any], source: str = "<dict>") -> Spec:
     """Validate a parsed TOML document and return the Spec."""
+    known = [*SECTIONS, *ARRAYS]
     for name in raw:
-        if name not in SECTIONS:
-            raise _unknown(name, list(SECTIONS))
-    sections = {name: Section(name, _section(name, raw.get(name, {}), schema)) for name, schema in SCHEMA.items()}
+        if name not in known:
+            raise _unknown(name, known)
+    sections = {name: _section(name, raw.get(name, {}), cls) for name, cls in SECTIONS.items()}
     raw_guards = raw.get("guards", [])
     if not isinstance(raw_guards, list):
         raise SpecError("guards: expected an array of tables ([[guards]])")
-    guards = [Guard(**_section(f"guards[{n}]", g, GUARD_SCHEMA)) for n, g in enumerate(raw_guards)]
+    guards = tuple(_section(f"guards[{n}]", g, Guard) for n, g in enumerate(raw_guards))
     spec = Spec(source=source, guards=guards, **sections)
     _check_values(spec)
     return spec
 
 
+def _one_of(key: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise SpecError(f"{key}: expected {', '.join(allowed[:-1])} or {allowed[-1]}, got {value!r}")
+
+
 def _check_values(spec: Spec) -> None:
-    if spec.service.manager not in {"systemd", "process", "pidfile", "none"}:
-        raise SpecError(f"service.manager: expected systemd, process, pidfile or none, got {spec.service.manager!r}")
-    if spec.expected.manifest_policy not in {"version-only", "listed"}:
-        raise SpecError(f"expected.manifest_policy: expected version-only or listed, got {spec.expected.manifest_policy!r}")
+    _one_of("service.manager", spec.service.manager, SERVICE_MANAGERS)
+    _one_of("expected.manifest_policy", spec.expected.manifest_policy, MANIFEST_POLICIES)
     for key in ("statement_timeout_ms", "lock_timeout_ms", "connect_timeout_s"):
         if getattr(spec.database, key) <= 0:
             raise SpecError(f"database.{key}: must be > 0 (a check must never wait forever)")
     for guard in spec.guards:
-        if guard.item not in {"4.2", "4.3", "4.4"}:
-            raise SpecError(f"guards.item: expected 4.2, 4.3 or 4.4, got {guard.item!r}")
+        _one_of("guards.item", guard.item, GUARD_ITEMS)
+
+
+# ------------------------------------------------------------------ loading
 
 
 def parse_override(assignment: str) -> tuple[str, str, Any]:
@@ -245,30 +312,40 @@ def parse_override(assignment: str) -> tuple[str, str, Any]:
     return section, key, value
 
 
-def load(path: str | Path, overrides: dict[str, dict[str, Any]] | None = None) -> Spec:
-    """Read deploy.toml, apply command-line overrides, validate."""
+Overrides = dict[str, dict[str, Any]]
+
+
+def load(path: str | Path, overrides: Overrides | None = None) -> Spec:
+    """Read deploy.toml, apply command-line overrides, validate; relative paths are resolved."""
     path = Path(path)
     try:
         with path.open("rb") as fh:
             raw = tomllib.load(fh)
     except FileNotFoundError:
         raise SpecError(f"deployment config not found: {path} (give one with --deploy-config)") from None
+    except IsADirectoryError:
+        raise SpecError(f"deployment config {path} is a directory, not a file") from None
+    except PermissionError:
+        raise SpecError(f"deployment config {path} is not readable by this user") from None
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{path}: not valid TOML: {exc}") from None
     for section, values in (overrides or {}).items():
-        if section not in SCHEMA:
-            raise _unknown(section, list(SCHEMA))
-        raw.setdefault(section, {}).update(values)
+        if section not in SECTIONS:
+            raise _unknown(section, list(SECTIONS))
+        if not isinstance(raw.setdefault(section, {}), dict):
+            raise SpecError(f"{path}: {section}: expected a table")
+        raw[section].update(values)
     try:
         spec = build(raw, source=str(path))
     except SpecError as exc:
         raise SpecError(f"{path}: {exc}") from None
-    _resolve_paths(spec, path.resolve().parent)
-    return spec
+    return _resolve_paths(spec, path.resolve().parent)
 
 
-def _resolve_paths(spec: Spec, base: Path) -> None:
+def _resolve_paths(spec: Spec, base: Path) -> Spec:
     """Relative paths in deploy.toml are relative to the file itself, not the cwd."""
-    for key, value in spec.paths.as_dict().items():
-        if value and not Path(value).is_absolute():
-            setattr(spec.paths, key, str(base / value))
+    resolved = {
+        key: str(base / value) if value and not Path(value).is_absolute() else value
+        for key, value in dataclasses.asdict(spec.paths).items()
+    }
+    return dataclasses.replace(spec, paths=Paths(**resolved))

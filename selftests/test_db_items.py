@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
 from deploylog.demo.simulate import upgrade_module
+from selftests.support.suite import REPO
 
 PHASE0 = ("0.1", "0.2", "0.3", "0.4")
 DB_POST = ("4.1", "4.5", "4.6", "4.7", "5.1", "5.2", "5.3", "5.4")
@@ -271,12 +274,30 @@ def test_missing_reconciliation_table_is_na_not_a_crash(deployment, odoo_db):
     assert run.status("5.4") == "PASS"
 
 
-def test_unknown_config_key_fails_every_item_with_one_line(deployment):
+def test_unknown_config_key_stops_the_run_with_one_line_and_writes_nothing(deployment):
     deployment.configure(database={"dns": "oops"})
     run = phase0(deployment)
-    for item in PHASE0:
-        assert run.status(item) in ("ERROR", "FAIL")
-        assert "unknown key 'database.dns' (did you mean 'dsn'?)" in run.message(item)
+    assert run.returncode == 4, run.output
+    assert "unknown key 'database.dns' (did you mean 'dsn'?)" in run.output
+    assert "Traceback" not in run.output
+    assert not deployment.report_dir.exists()
+
+
+def test_a_config_error_never_overwrites_another_deployments_log(deployment, odoo_db):
+    """Issue 8.9: `--deploy-config=deploy.tmol` used to replace the real log with an "unconfigured" one."""
+    good = phase0(deployment)
+    assert good.statuses() == dict.fromkeys(PHASE0, "PASS"), good.output
+    before = {p.name: p.read_bytes() for p in deployment.report_dir.iterdir()}
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-m", "phase0", "--deploy-config=deploy.tmol", f"--report-dir={deployment.report_dir}"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert "deployment config not found" in done.stdout + done.stderr
+    assert {p.name: p.read_bytes() for p in deployment.report_dir.iterdir()} == before
 
 
 def test_checks_run_read_only(deployment, odoo_db):

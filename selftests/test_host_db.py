@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import subprocess
@@ -13,7 +14,7 @@ import pytest
 
 from deploylog import db, tomlwrite
 from deploylog.demo import module_repo as hr
-from deploylog.filehash import sha256_file
+from deploylog.files import sha256_file
 from deploylog.hostchecks import backup, guards, take_backup
 from selftests.support.host_pg import cluster_for, odoo_database
 from selftests.support.host_spec import ROOT, make_spec
@@ -69,7 +70,11 @@ def fresh_copy(taken, tmp_path):
         copy.write_bytes(f.path.read_bytes())
         st = f.path.stat()
         os.utime(copy, ns=(st.st_atime_ns, st.st_mtime_ns))
-    return make_spec(database=spec.database.as_dict(), paths={**spec.paths.as_dict(), "backup_dir": str(target)}), phase0, target
+    return (
+        make_spec(database=dataclasses.asdict(spec.database), paths={**dataclasses.asdict(spec.paths), "backup_dir": str(target)}),
+        phase0,
+        target,
+    )
 
 
 # ------------------------------------------------------------------ 1.1-1.3
@@ -220,7 +225,7 @@ def deployed(tmp_path, **kw):
 
 
 def check(spec, item, conn):
-    return guards.check_guard(spec, guards.guard_for(spec, item), conn)
+    return guards.check_guard(spec, spec.guard_for(item), conn)
 
 
 def test_guards_of_the_deployed_module_pass_4_2_to_4_4(tmp_path, conn):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from deploylog import cli
-from deploylog.log import meta as meta_mod
+from deploylog import spec as spec_mod
 from deploylog.log import state
 from selftests.support import log_pytester as lp
 from selftests.support import log_scenarios as sc
@@ -133,13 +133,13 @@ def test_verify_catches_a_result_changed_after_signoff(deploy, capsys):
     assert "results recorded before this sign-off were changed after it" in capsys.readouterr().out
 
 
-def test_digest_is_chained_over_the_baseline(deploy, monkeypatch, capsys):
-    baseline = deploy / "baseline.json"
-    baseline.write_text(json.dumps({"digest": "a" * 64}))
+def test_digest_is_chained_over_the_baseline(deploy, capsys):
     deploylog("render")
     without = log_json(deploy)["digest"]
     assert "chained over the empty string" in log_json(deploy)["baseline"]["note"]
-    monkeypatch.setattr(meta_mod, "baseline_path", lambda spec: baseline)
+    baseline = spec_mod.load(deploy / "deploy.toml").baseline_path  # where phase 0 writes it
+    baseline.parent.mkdir(parents=True, exist_ok=True)
+    baseline.write_text(json.dumps({"digest": "a" * 64}))
     deploylog("sign", "devops", "Dana Ops", "APPROVE")
     doc = log_json(deploy)
     assert doc["baseline"]["digest"] == "a" * 64 and doc["digest"] != without

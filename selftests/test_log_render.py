@@ -83,7 +83,7 @@ def test_phase5_data_loss_names_the_dump():
     assert status_line(md, "5.4") == "Status: ☐ MATCH ☑ MISMATCH (CRITICAL!)"
     assert status_line(md, "5.1") == "Status: ☑ MATCH ☐ MISMATCH (DATA LOSS!)"
     assert "Pre-deployment count: 120\nPost-deployment count: 119\nDifference: -1" in block(md, "5.4")
-    assert doc["items"]["5.4"]["figures"] == {"baseline": 120, "current": 119}
+    assert doc["items"]["5.4"]["figures"]["comparisons"] == [{"label": "count", "baseline": 120, "current": 119}]
     assert doc["scores"]["Data Integrity"]["score"] == 1
     assert "DATA LOSS DETECTED in 5.4" in doc["critical_issues"][0]
 

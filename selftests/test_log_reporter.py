@@ -116,8 +116,8 @@ def test_junit_xml_carries_the_item_property(pytester):
     run(pytester, "--junitxml=junit.xml")
     tree = ElementTree.parse(pytester.path / "junit.xml")
     props = {case.get("name"): {p.get("name"): p.get("value") for p in case.iter("property")} for case in tree.iter("testcase")}
-    assert props["test_distribution"] == {"item": "0.1"}
-    assert props["test_permissions"] == {"item": "0.4"}
+    assert props["test_distribution"] == {"item": "0.1", "status": "PASS"}
+    assert props["test_permissions"] == {"item": "0.4", "status": "ERROR"}
     assert props["test_not_a_log_item"] == {}
 
 
@@ -148,7 +148,7 @@ def test_json_report_metadata(pytester):
     assert "metadata" not in tests["test_not_a_log_item"]
 
 
-def test_config_error_renders_a_log_with_the_error(pytester):
+def test_config_error_stops_the_run_and_writes_nothing(pytester):
     lp.setup(pytester, lp.DEPLOY_TOML + "\n[thresholds]\nmin_posted_paymnts = 5\n")
     pytester.makepyfile(
         test_spec="""
@@ -160,12 +160,9 @@ def test_distribution(spec):
 """
     )
     result = run(pytester)
-    assert result.ret == pytest.ExitCode.TESTS_FAILED
-    doc = lp.log_json(pytester)
-    assert "unknown key 'thresholds.min_posted_paymnts'" in doc["deployment"]["config_error"]
-    assert doc["items"]["0.1"]["status"] == "FAIL"
-    assert doc["items"]["0.1"]["message"].startswith("deploy config:")
-    assert "Configuration error" in (lp.reports(pytester) / "execution-log.md").read_text()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "unknown key 'thresholds.min_posted_paymnts'" in result.stdout.str()
+    assert not lp.reports(pytester).exists()
 
 
 def test_phase7_stays_manual_until_recorded(pytester):

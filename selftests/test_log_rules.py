@@ -7,9 +7,9 @@ import os
 
 import pytest
 
-from deploylog import catalogue
+from deploylog import catalogue, redact
 from deploylog.errors import DeploylogError
-from deploylog.log import chain, redact, rules, state
+from deploylog.log import chain, rules, state
 from deploylog.log.meta import read_baseline
 from deploylog.result import ERROR, FAIL, MANUAL, NA, PASS, SKIP
 from selftests.support import log_scenarios as sc

@@ -7,23 +7,23 @@ from deploylog import dbchecks
 
 @pytest.mark.item("0.1")
 def test_payment_state_distribution(snapshot, spec, verdict):
-    """Expected: posted payments > 100, posted invoices > 50, no NULL approval_state."""
+    """Payments and invoices by state, and approval_state NULLs."""
     verdict(dbchecks.payment_state_distribution(snapshot, spec))
 
 
 @pytest.mark.item("0.2")
 def test_reconciliation_integrity(snapshot, spec, verdict):
-    """Expected: reconciliation_lines = with_move = with_reconciliation; orphaned = 0."""
+    """Reconciliation lines, with their move and reconciliation, and orphans."""
     verdict(dbchecks.reconciliation_integrity(snapshot, spec))
 
 
 @pytest.mark.item("0.3")
 def test_reconciled_payments_baseline(snapshot, spec, verdict, phase0_started_at, recapture_baseline):
-    """Baseline recorded (one snapshot: counts, fingerprints, module version, database identity)."""
+    """The baseline, in one snapshot: counts, fingerprints, module version, database identity, code HEAD."""
     verdict(dbchecks.record_baseline(snapshot, spec, phase0_started_at, recapture_baseline))
 
 
 @pytest.mark.item("0.4")
 def test_user_permissions(snapshot, spec, verdict):
-    """Expected: Payment Manager >= 1 active member; Payment Reviewer and Approver groups exist."""
+    """The payment groups, resolved by XML id, and the Manager group's active members."""
     verdict(dbchecks.user_permissions(snapshot, spec))

@@ -7,23 +7,23 @@ from deploylog.hostchecks import code
 
 @pytest.mark.item("2.1")
 def test_git_pull(spec, stored_baseline, host, verdict):
-    """Expected: on deployment.branch; HEAD after descends from the HEAD recorded in phase 0."""
+    """Branch, HEAD before (from the baseline) and after, and the log between them."""
     verdict(code.git_pull(spec, stored_baseline.code.get("head"), host))
 
 
 @pytest.mark.item("2.2")
 def test_files_changed(spec, stored_baseline, host, verdict):
-    """Expected: git diff --name-only <before>..HEAD equals expected.changed_files (manifest: version-only)."""
+    """git diff --name-only <before>..HEAD against expected.changed_files (manifest rule in the evidence)."""
     verdict(code.changed_files(spec, stored_baseline.code.get("head"), host))
 
 
 @pytest.mark.item("2.3")
 def test_syntax(spec, stored_baseline, host, verdict):
-    """Expected: every changed .py compiles, every changed .xml parses."""
+    """Every changed .py compiled and every changed .xml parsed, as deployed on disk."""
     verdict(code.syntax(spec, stored_baseline.code.get("head"), host))
 
 
 @pytest.mark.item("2.4")
 def test_manifest_version(spec, host, verdict):
-    """Expected: 'version': '<expected_version>' in __manifest__.py."""
+    """The 'version' of __manifest__.py, read as a literal (never executed)."""
     verdict(code.manifest_version(spec, host))

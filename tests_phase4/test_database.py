@@ -7,23 +7,23 @@ from deploylog import dbchecks
 
 @pytest.mark.item("4.1")
 def test_module_loaded(snapshot, spec, verdict):
-    """Expected: state = installed | latest_version = the expected version."""
+    """The module's state and latest_version in ir_module_module."""
     verdict(dbchecks.module_loaded(snapshot, spec))
 
 
 @pytest.mark.item("4.5")
 def test_workflow_distribution(snapshot, spec, verdict):
-    """Expected: normal distribution across workflow states, no anomalies."""
+    """approval_state of the payments created in the window, and its anomalies."""
     verdict(dbchecks.workflow_distribution(snapshot, spec))
 
 
 @pytest.mark.item("4.6")
-def test_payment_manager_group(snapshot, spec, verdict):
-    """Expected: >= 1 active member."""
-    verdict(dbchecks.manager_members(snapshot, spec, "4.6"))
+def test_payment_manager_group(snapshot, spec, item, verdict):
+    """The Payment Manager group's active members."""
+    verdict(dbchecks.manager_members(snapshot, spec, item))
 
 
 @pytest.mark.item("4.7")
 def test_no_orphaned_records(snapshot, spec, verdict):
-    """Expected: 0 orphaned reconciliation lines."""
+    """Reconciliation lines without (or with a vanished) journal entry or reconciliation."""
     verdict(dbchecks.orphaned_lines(snapshot, spec))

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from deploylog.figures import Dump
 from deploylog.hostchecks import hostio
 from deploylog.hostchecks.code import read_manifest
 from deploylog.result import CheckResult, failed, passed
@@ -186,13 +187,7 @@ def database_dump(
     ]
     if listing.header:
         lines += ["", listing.header]
-    figures = {
-        "path": found.path,
-        "size": found.size,
-        "sha256": digest,
-        "mtime": found.mtime_text,
-        "tables_with_data": sorted(listing.data),
-    }
+    figures = Dump(found.path, found.size, digest, {"mtime": found.mtime_text, "tables_with_data": sorted(listing.data)})
     if not problems and restore_check is not None:
         ok, text = restore_check(found.path)
         lines += ["", "Restore verification (scratch database):", text]

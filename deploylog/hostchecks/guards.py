@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from deploylog.hostchecks import hostio
-from deploylog.result import CheckResult, failed, passed
+from deploylog.result import CheckResult, failed, not_applicable, passed
 
 GUARD_EXCEPTIONS = frozenset({"UserError", "ValidationError", "AccessError", "AccessDenied", "RedirectWarning"})
 GROUP_CALLS = frozenset({"has_group", "user_has_groups", "has_groups", "_has_group"})
@@ -283,6 +283,9 @@ def check_guard(spec: Any, guard: Any, conn: Any, host: Any | None = None) -> Ch
     )
 
 
-def guard_for(spec: Any, item: str) -> Any | None:
-    """The [[guards]] entry of an item, or None."""
-    return next((g for g in spec.guards if g.item == item), None)
+def check_item(spec: Any, item: str, snap: Any, host: Any) -> CheckResult:
+    """4.2-4.4: the guard deploy.toml names for this item; N/A when it names none."""
+    guard = spec.guard_for(item)
+    if guard is None:
+        return not_applicable(item, f"no [[guards]] entry with item = {item!r} in deploy.toml")
+    return check_guard(spec, guard, snap.conn, host)

@@ -18,7 +18,7 @@ from typing import Any
 
 import testinfra
 
-from deploylog.filehash import sha256_file
+from deploylog.files import sha256_file
 
 _CHUNK = 1 << 20
 

@@ -91,17 +91,17 @@ def verify_against_baseline(
         f"--dbname={scratch_conninfo}",
         dump_path,
     ]
-    lines = [f"Scratch database: {scratch} on {db.conninfo_safe(admin)}", "Command: " + db.redact(hostio.shown(argv))]
+    lines = [f"Scratch database: {scratch} on {db.conninfo_safe(admin)}", "Command: " + hostio.shown(argv)]
     try:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(scratch)))
     except psycopg.Error as exc:
-        raise DeploylogError(f"cannot create the scratch database {scratch}: {db.redact(str(exc)).strip().splitlines()[0]}") from None
+        raise DeploylogError(f"cannot create the scratch database {scratch}: {str(exc).strip().splitlines()[0]}") from None
     try:
         started = dt.datetime.now(dt.UTC)
         out = hostio.run(host, argv)
         if out.rc != 0:
-            err = db.redact((out.stderr.strip().splitlines() or ["pg_restore failed"])[-1])
+            err = (out.stderr.strip().splitlines() or ["pg_restore failed"])[-1]
             return False, "\n".join([*lines, f"pg_restore FAILED: {err}"])
         lines.append(f"Restored in {(dt.datetime.now(dt.UTC) - started).total_seconds():.1f}s")
         ok, compared = _compare(spec, scratch_conninfo, base)

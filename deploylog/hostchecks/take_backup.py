@@ -22,7 +22,7 @@ from typing import Any
 
 from deploylog import db
 from deploylog.errors import DeploylogError
-from deploylog.filehash import sha256_file
+from deploylog.files import sha256_file
 from deploylog.hostchecks import backup
 
 
@@ -66,7 +66,7 @@ def dump_database(spec: Any, target: Path, dsn: str | None = None) -> Taken:
     out = subprocess.run(argv, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         partial.unlink(missing_ok=True)
-        first = db.redact(out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "pg_dump failed")
+        first = out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "pg_dump failed"
         raise DeploylogError(f"pg_dump of {spec.database.name} failed: {first}")
     partial.rename(target)
     return _taken("dump", target)

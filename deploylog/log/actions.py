@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from deploylog.errors import DeploylogError
-from deploylog.filehash import sha256_file
+from deploylog.files import sha256_file
 from deploylog.log import chain, publish, records
 from deploylog.log import meta as meta_mod
 from deploylog.log import state as state_mod

@@ -11,7 +11,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from deploylog.log.redact import redact
+from deploylog.redact import redact
+from deploylog.spec import Spec
 
 NO_DIGEST_NOTE = "no baseline found: the log digest is chained over the empty string"
 
@@ -27,7 +28,6 @@ class Meta:
     dsn: str  # redacted
     report_dir: str
     baseline_path: str = ""
-    config_error: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -46,49 +46,19 @@ class BaselineRef:
         return bool(self.digest)
 
 
-def from_spec(spec: Any) -> Meta:
+def from_spec(spec: Spec) -> Meta:
     dep = spec.deployment
     return Meta(
         deployment_id=spec.deployment_id,
         module=dep.module,
         title=dep.title,
         expected_version=dep.expected_version,
-        previous_version=getattr(dep, "previous_version", ""),
+        previous_version=dep.previous_version,
         database=spec.database.name,
         dsn=redact(spec.database.dsn or ""),
         report_dir=str(spec.paths.report_dir),
-        baseline_path=str(baseline_path(spec) or ""),
+        baseline_path=str(spec.baseline_path),
     )
-
-
-def from_error(error: Exception, report_dir: str | Path) -> Meta:
-    """Meta for a session whose deploy.toml could not be loaded: the error is in every output."""
-    return Meta(
-        deployment_id="unconfigured",
-        module="(unknown)",
-        title="",
-        expected_version="(unknown)",
-        previous_version="",
-        database="(unknown)",
-        dsn="",
-        report_dir=str(report_dir),
-        config_error=redact(f"deploy config: {error}"),
-    )
-
-
-def baseline_path(spec: Any) -> Path | None:
-    """Where the foundation keeps this deployment's baseline (None if it cannot say)."""
-    try:
-        from deploylog import baseline
-    except ImportError:
-        return None
-    path_for = getattr(baseline, "path_for", None)
-    if path_for is None:
-        return None
-    try:
-        return Path(path_for(spec))
-    except Exception:  # a baseline path we cannot compute is reported as absent, never a crash
-        return None
 
 
 def read_baseline(path: str) -> BaselineRef:

@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from deploylog import catalogue
+from deploylog import catalogue, manual
 from deploylog.log import chain, rules
 from deploylog.log.meta import BaselineRef, Meta
 from deploylog.log.state import events, parse_time
@@ -60,18 +60,13 @@ class LogView:
 
 def manual_entry(event: dict[str, Any]) -> dict[str, Any]:
     """A recorded manual result, shaped like a run entry."""
-    lines = [f"Tester: {event.get('tester', '')}", f"Time: {event.get('time', '')}"]
-    if event.get("scheduled"):
-        lines.insert(0, f"Scheduled: {event['scheduled']}")
-    lines.append(f"Notes: {event.get('notes', '') or '(none)'}")
     return {
         "item": event["item"],
         "nodeid": "",
         "host": "",
         "status": event["status"],
         "message": event.get("notes", "") or f"recorded {event['status']} by {event.get('tester', '')}",
-        "detail": "recorded manual result",
-        "evidence": "\n".join(lines),
+        "evidence": manual.evidence(event),
         "queries": [],
         "figures": {},
         "duration": 0.0,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from deploylog import figures
 from deploylog.log.rules import ItemView
 from deploylog.log.state import parse_time
 from deploylog.result import ERROR, FAIL, MANUAL, NA, PASS, SKIP
@@ -103,8 +104,19 @@ def expected_lines(view: ItemView) -> list[str]:
     return [part.strip() for part in view.item.expected.split(";") if part.strip()]
 
 
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+def comparison_lines(integrity: figures.Integrity) -> list[str]:
+    """The template's three lines per compared figure (pre, post, difference), under its label when several."""
+    several = len(integrity.comparisons) > 1
+    lines = []
+    for c in integrity.comparisons:
+        difference = "n/a" if c.difference is None else f"{c.difference:+d}"
+        block = [
+            f"Pre-deployment count: {'n/a' if c.baseline is None else c.baseline}",
+            f"Post-deployment count: {'n/a' if c.current is None else c.current}",
+            f"Difference: {difference}",
+        ]
+        lines += [f"{c.label}:", *(f"  {line}" for line in block)] if several else block
+    return lines
 
 
 def actual_result(view: ItemView) -> str:
@@ -116,13 +128,9 @@ def actual_result(view: ItemView) -> str:
         lines = []
         if len(view.entries) > 1 and entry.get("host"):
             lines.append(f"[host {entry['host']}]")
-        figures = entry.get("figures") or {}
-        if view.item.phase == "5" and _number(figures.get("baseline")) and _number(figures.get("current")):
-            lines += [
-                f"Pre-deployment count: {figures['baseline']}",
-                f"Post-deployment count: {figures['current']}",
-                f"Difference: {figures['current'] - figures['baseline']:+}",
-            ]
+        typed = figures.from_dict(entry.get("figures"))
+        if isinstance(typed, figures.Integrity):
+            lines += comparison_lines(typed)
         evidence = (entry.get("evidence") or "").rstrip()
         message = entry.get("message") or ""
         if evidence:

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from deploylog.files import write_atomic
 from deploylog.log import chain, model, render_html, render_json, render_md
 from deploylog.log.meta import BaselineRef, Meta, read_baseline
-from deploylog.log.state import write_text_atomic
 
 RENDERERS = {
     "execution-log.md": render_md.render,
@@ -32,7 +32,7 @@ def publish(state: dict[str, Any], meta: Meta, report_dir: str | Path) -> tuple[
     written = {}
     for name, text in render_texts(view).items():
         path = Path(report_dir) / name
-        write_text_atomic(path, text)
+        write_atomic(path, text)
         written[name] = path
     return view, written
 

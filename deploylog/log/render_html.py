@@ -4,11 +4,12 @@ no script, no external reference), printable, rendered with Jinja2 (autoescape o
 from __future__ import annotations
 
 from importlib import resources
+from typing import Any
 
 from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
 
-from deploylog import catalogue
+from deploylog import catalogue, figures
 from deploylog.log import charts, present
 from deploylog.log.model import LogView
 from deploylog.log.records import ATTACHMENT_KINDS, ROLES, SEVERITIES, TEAM_ROLES
@@ -36,17 +37,18 @@ def _css() -> Markup:
 
 
 def workflow_chart(view: LogView) -> Markup:
-    distribution = view.items["4.5"].figures.get("distribution")
-    if not isinstance(distribution, dict):
-        return Markup("")
-    return Markup(charts.distribution(distribution, "4.5 workflow distribution (approval_state)"))
+    for typed in view.items["4.5"].typed_figures():
+        if isinstance(typed, figures.Distribution):
+            return Markup(charts.distribution(typed.counts, "4.5 workflow distribution (approval_state)"))
+    return Markup("")
 
 
 def integrity_chart(view: LogView) -> Markup:
-    pairs = []
+    pairs: list[tuple[str, Any, Any]] = []
     for item_id in PHASE5:
-        figures = view.items[item_id].figures
-        pairs.append((f"{item_id} {catalogue.ITEMS[item_id].title}", figures.get("baseline"), figures.get("current")))
+        for typed in view.items[item_id].typed_figures():
+            if isinstance(typed, figures.Integrity):
+                pairs += [(f"{item_id} {c.label}", c.baseline, c.current) for c in typed.comparisons]
     return Markup(charts.before_after(pairs, "Phase 5: baseline vs post-deployment"))
 
 

@@ -13,14 +13,9 @@ from typing import Any
 
 from deploylog.log import present
 from deploylog.log.model import LogView
-from deploylog.log.rules import ItemView
-from deploylog.result import ERROR, FAIL
+from deploylog.log.rules import ItemView, contract_status
 
 FORMAT = "deploylog-execution-log/1"
-
-
-def contract_status(status: str) -> str:
-    return FAIL if status == ERROR else status
 
 
 def _item(v: ItemView) -> dict[str, Any]:

@@ -70,8 +70,6 @@ def _header(view: LogView) -> str:
         f"**Duration**: {_duration(view)}  ",
         f"**Verdict**: **{view.verdict.line()}**  ",
     ]
-    if m.config_error:
-        lines.append(f"**Configuration error**: {m.config_error}  ")
     return "\n".join(lines) + "\n"
 
 

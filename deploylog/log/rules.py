@@ -10,7 +10,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from deploylog import catalogue
+from deploylog import catalogue, figures
+from deploylog.figures import Figures
 from deploylog.result import ERROR, FAIL, MANUAL, NA, PASS, SKIP
 
 DECIDED = frozenset({PASS, FAIL, ERROR, NA})
@@ -74,10 +75,15 @@ class ItemView:
 
     @property
     def figures(self) -> dict[str, Any]:
+        """The current entries' figures as one dict (the JSON's `figures`)."""
         merged: dict[str, Any] = {}
         for entry in self.entries:
             merged.update(entry.get("figures") or {})
         return merged
+
+    def typed_figures(self) -> list[Figures]:
+        """The current entries' figures, typed per kind (one per host)."""
+        return [figures.from_dict(entry.get("figures")) for entry in self.entries]
 
 
 @dataclass
@@ -143,10 +149,15 @@ def item_status(statuses: list[str], phase: str) -> str:
 
 
 def dump_to_restore(items: dict[str, ItemView]) -> str:
-    """The phase 1 dump a rollback restores from: 1.1's figures["dump_path"] when it recorded one."""
+    """The phase 1 dump a rollback restores from: the one 1.1 verified, when it recorded one."""
     view = items.get("1.1")
-    path = view.figures.get("dump_path") if view else None
-    return str(path) if path else DEFAULT_DUMP
+    paths = [f.path for f in view.typed_figures() if isinstance(f, figures.Dump) and f.path] if view else []
+    return paths[0] if paths else DEFAULT_DUMP
+
+
+def contract_status(status: str) -> str:
+    """The JSON contract knows PASS FAIL SKIP NA MANUAL: an ERROR (the check could not run) counts as FAIL."""
+    return FAIL if status == ERROR else status
 
 
 def phase_result(phase: str, items: dict[str, ItemView]) -> PhaseResult:

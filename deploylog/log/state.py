@@ -14,15 +14,14 @@ import contextlib
 import datetime as dt
 import fcntl
 import json
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from deploylog.errors import DeploylogError
-from deploylog.log.redact import redact_obj
+from deploylog.files import write_atomic
+from deploylog.redact import redact_obj
 
 FORMAT = "deploylog-state/1"
 EVENT_TYPES = ("run", "manual", "signoff", "incident", "attachment")
@@ -78,23 +77,8 @@ def save(path: Path, state: dict[str, Any]) -> dict[str, Any]:
     so a log rendered now and one rendered from the file later are identical.
     """
     text = json.dumps(state, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
-    write_text_atomic(path, text)
+    write_atomic(path, text)
     return json.loads(text)
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 @contextlib.contextmanager
@@ -140,3 +124,9 @@ def append_event(
 
 def events(state: dict[str, Any], kind: str) -> list[dict[str, Any]]:
     return [e for e in state["events"] if e.get("type") == kind]
+
+
+def records_of(report_dir: str | Path, deployment_id: str, kind: str, item: str) -> list[dict[str, Any]]:
+    """The recorded events of one kind for one item, oldest first (read-only; [] when no state yet)."""
+    current = load(state_path(report_dir, deployment_id))
+    return [e for e in events(current, kind) if e.get("item") == item] if current else []

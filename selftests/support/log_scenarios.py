@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 from deploylog import catalogue
+from deploylog.figures import Comparison, Distribution, Dump, Integrity
 from deploylog.log import model, records
 from deploylog.log.meta import BaselineRef, Meta
 from deploylog.log.state import new_state
@@ -37,15 +38,19 @@ def at(minutes: float) -> str:
 
 
 def figures_for(item_id: str) -> dict[str, Any]:
-    """The figures the real checks put on their results (charts and the dump to restore)."""
+    """The figures the real checks put on their results (charts and the dump to restore), as they serialise."""
     if item_id == "1.1":
-        return {"dump_path": DUMP, "size_bytes": 73400320}
+        return Dump(DUMP, 73400320, "0" * 64).to_dict()
     if item_id == "4.5":
-        return {"distribution": {"draft": 12, "under_review": 4, "approved": 7, "posted": 131, "cancelled": 2}}
+        return Distribution({"draft": 12, "under_review": 4, "approved": 7, "posted": 131, "cancelled": 2}).to_dict()
     if item_id.startswith("5."):
         base = {"5.1": 150, "5.2": 80, "5.3": 40, "5.4": 120}[item_id]
-        return {"baseline": base, "current": base}
+        return integrity(base, base)
     return {}
+
+
+def integrity(baseline: int, current: int, label: str = "count") -> dict[str, Any]:
+    return Integrity((Comparison(label, baseline, current),), "set", baseline != current).to_dict()
 
 
 def entry(item_id: str, status: str = PASS, minute: float = 0.0, message: str = "", **kw: Any) -> dict[str, Any]:
@@ -135,7 +140,7 @@ def phase5_data_loss() -> dict[str, Any]:
         "5.4": {
             "status": "FAIL",
             "message": "reconciled payments 119 != baseline 120 (-1)",
-            "figures": {"baseline": 120, "current": 119},
+            "figures": integrity(120, 119),
         }
     }
     return state_of(
@@ -151,7 +156,7 @@ def phase7_pending() -> dict[str, Any]:
 
 def rerun_after_failure() -> dict[str, Any]:
     first = {
-        "5.1": {"status": "FAIL", "message": "payments 149 != baseline 150 (-1)", "figures": {"baseline": 150, "current": 149}},
+        "5.1": {"status": "FAIL", "message": "payments 149 != baseline 150 (-1)", "figures": integrity(150, 149)},
         "3.4": {"status": "ERROR", "message": "health URL did not answer"},
     }
     return state_of(

@@ -49,22 +49,16 @@ class SuiteRun:
 
 
 def parse_junit(path: Path) -> dict[str, list[tuple[str, str]]]:
+    """item -> [(status, message)], the status as the plugin recorded it (testcase property `status`)."""
     outcomes: dict[str, list[tuple[str, str]]] = {}
     for case in etree.parse(str(path)).iter("testcase"):
-        prop = case.find("properties/property[@name='item']")
-        if prop is None:
+        props = {p.get("name"): p.get("value") for p in case.iterfind("properties/property")}
+        if "item" not in props:
             continue
-        failure, error, skipped = case.find("failure"), case.find("error"), case.find("skipped")
-        if failure is not None:
-            status, message = "FAIL", failure.get("message", "")
-        elif error is not None:
-            status, message = "ERROR", error.get("message", "")
-        elif skipped is not None:
-            message = skipped.get("message", "")
-            status = "NA" if "NA: " in message else "SKIP"
-        else:
-            status, message = "PASS", ""
-        outcomes.setdefault(prop.get("value"), []).append((status, message))
+        found = next((e for e in (case.find("failure"), case.find("error"), case.find("skipped")) if e is not None), None)
+        message = found.get("message", "") if found is not None else ""
+        status = props.get("status") or ("ERROR" if case.find("error") is not None else "NOT RECORDED")
+        outcomes.setdefault(props["item"], []).append((status, message))
     return outcomes
 
 

@@ -1,0 +1,115 @@
+"""The fixtures a log test uses: the spec, the read-only snapshot, the baseline, its item id, `verdict`.
+
+A fixture that cannot provide its value raises DeploylogError with one line
+(unreachable database, missing baseline, invalid deploy.toml); the plugin
+turns that into the item's ERROR in one place (outcome.py).
+`host` itself is pytest-testinfra's fixture: the local machine without
+--hosts, otherwise one instance per host, so host items run once per host.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+
+import pytest
+from testinfra.host import Host
+
+from deploylog import baseline as baseline_mod
+from deploylog import db, manual
+from deploylog.hostchecks import logs, service
+from deploylog.log import state as state_mod
+from deploylog.pytest_plugin import context, xdist
+from deploylog.result import MANUAL, NA, PASS, CheckResult
+from deploylog.spec import Spec
+
+
+@pytest.fixture(scope="session")
+def spec(pytestconfig: pytest.Config) -> Spec:
+    """The validated deployment description."""
+    return context.spec(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def snapshot(spec: Spec, pytestconfig: pytest.Config) -> Iterator[db.Snapshot]:
+    """The session's single REPEATABLE READ, READ ONLY transaction on the Odoo database.
+
+    Under pytest-xdist every worker imports the snapshot the controller exported,
+    so all items still read the database at one instant.
+    """
+    snap = db.open_snapshot(spec, shared=xdist.shared_snapshot(pytestconfig))
+    yield snap
+    snap.close()
+
+
+@pytest.fixture(scope="session")
+def stored_baseline(spec: Spec) -> baseline_mod.Baseline:
+    """The digest-verified baseline written by phase 0 (no database needed)."""
+    return baseline_mod.load(spec)
+
+
+@pytest.fixture(scope="session")
+def baseline(stored_baseline: baseline_mod.Baseline, snapshot: db.Snapshot) -> baseline_mod.Baseline:
+    """The stored baseline, refused unless it was taken on the database this run is connected to."""
+    baseline_mod.check_identity(stored_baseline, snapshot.identity())
+    return stored_baseline
+
+
+@pytest.fixture(scope="session")
+def phase0_started_at(pytestconfig: pytest.Config) -> dt.datetime:
+    return context.session_start(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def recapture_baseline(pytestconfig: pytest.Config) -> bool:
+    return bool(pytestconfig.getoption("recapture_baseline"))
+
+
+@pytest.fixture
+def item(request: pytest.FixtureRequest) -> str:
+    """This test's log item id, from its `item` marker (the one place a test names it)."""
+    found = context.item_id_of(request.node)
+    if found is None:
+        raise pytest.UsageError(f"{request.node.nodeid} uses the `item` fixture without an item marker")
+    return found
+
+
+@pytest.fixture
+def verdict(request: pytest.FixtureRequest) -> Callable[[CheckResult], CheckResult]:
+    """Record a check's result for the log, then end the test as it says: pass, fail, or skip (NA, MANUAL)."""
+
+    def decide(result: CheckResult) -> CheckResult:
+        expected = context.item_id_of(request.node)
+        if expected is not None and result.item != expected:
+            raise AssertionError(f"test for item {expected} recorded a result for item {result.item}")
+        context.record(request.node, result)
+        if result.status in (NA, MANUAL):
+            pytest.skip(f"{result.status}: {result.message}")
+        if result.status != PASS:
+            pytest.fail(f"[{result.item}] {result.message}", pytrace=False)
+        return result
+
+    return decide
+
+
+@pytest.fixture
+def manual_result(spec: Spec, item: str, verdict: Callable[[CheckResult], CheckResult]) -> Callable[[], CheckResult]:
+    """Decide a manual item (P.1, phase 7) from the result a person recorded; MANUAL (pending) until then."""
+
+    def decide() -> CheckResult:
+        records = state_mod.records_of(spec.paths.report_dir, spec.deployment_id, "manual", item)
+        return verdict(manual.result_for(item, records))
+
+    return decide
+
+
+@pytest.fixture(scope="module")
+def service_state(spec: Spec, host: Host) -> service.ServiceState:
+    """The Odoo service as the host reports it (3.1-3.4 read the same observation)."""
+    return service.read_state(spec, host)
+
+
+@pytest.fixture(scope="module")
+def log_scan(spec: Spec, stored_baseline: baseline_mod.Baseline, host: Host) -> logs.Scan:
+    """One backwards scan of the Odoo log over the deployment window, shared by 6.1-6.3."""
+    return logs.scan_for(spec, stored_baseline.started_at, host)

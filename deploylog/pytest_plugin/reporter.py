@@ -1,0 +1,105 @@
+"""The execution log's side of a pytest run: every log test's result into the deployment's state,
+the log rendered, the console ended with the verdict.
+
+Registered on the process that owns the run (never on a pytest-xdist worker:
+the workers' reports reach the controller, which records each result once).
+A run whose results could not be recorded exits non-zero.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from deploylog.errors import DeploylogError
+from deploylog.log import actions, state
+from deploylog.pytest_plugin import context, outcome
+from deploylog.redact import redact
+
+PLUGIN_NAME = "deploylog-execution-log"
+VERDICT_COLOURS = {"GO": {"green": True}, "NO-GO": {"yellow": True}, "ROLLBACK": {"red": True}}
+# pytest's exit code when the run's results reached no log (tests may all have passed).
+NOT_RECORDED = int(pytest.ExitCode.INTERNAL_ERROR)
+
+
+class ExecutionLog:
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.started = context.session_start(config)
+        self.entries: list[dict[str, Any]] = []
+        self.unfinished: dict[str, str] = {}  # nodeid -> item id: started, no result yet
+        self.summary = ""
+        self.verdict: tuple[str, dict[str, bool]] | None = None
+        self.failure = ""
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        item_id = getattr(report, "deploylog_item", None)
+        if not item_id:
+            return
+        self.unfinished[report.nodeid] = item_id
+        result = getattr(report, "deploylog_result", None)
+        if report.when == "teardown" and result is not None:
+            self.unfinished.pop(report.nodeid, None)
+            self.entries.append({**result, "nodeid": report.nodeid})
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> Iterator[None]:
+        """Write the log, let pytest print its summary, then end the console with the verdict."""
+        for nodeid, item_id in self.unfinished.items():
+            self.entries.append({**outcome.interrupted(item_id, nodeid).to_dict(), "nodeid": nodeid})
+        self.unfinished.clear()
+        if self.entries:  # --collect-only, or stopped before any log test ran: nothing to add
+            self.write(int(exitstatus))
+        if self.failure:
+            session.exitstatus = NOT_RECORDED
+        result = yield
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None and self.verdict:
+            text, markup = self.verdict
+            reporter.write_line(text, **markup)
+        return result
+
+    def write(self, exitstatus: int) -> None:
+        try:
+            spec = context.spec(self.config)
+            target = actions.target(spec)
+            run = {
+                "type": "run",
+                "started": self.started.isoformat(timespec="milliseconds"),
+                "finished": state.now_iso(),
+                "recorded": state.now_iso(),
+                "command": " ".join(["pytest", *self.config.invocation_params.args]),
+                "hostname": socket.gethostname(),
+                "exit_status": exitstatus,
+                "results": self.entries,
+            }
+            view, written = actions.append(target, run)
+        except (DeploylogError, OSError) as exc:
+            self.fail(str(exc))
+            return
+        failed = sum(1 for e in self.entries if e["status"] in ("FAIL", "ERROR"))
+        final = "" if view.overall.final else ", provisional"
+        self.summary = (
+            f"deploylog: execution log {written['execution-log.html']} ({len(self.entries)} results this run, "
+            f"{failed} failed; overall {view.overall.status}{final}; digest {view.digest[:16]}…)"
+        )
+        self.verdict = (view.verdict.line(), {"bold": True, **VERDICT_COLOURS.get(view.verdict.word, {})})
+
+    def fail(self, reason: str) -> None:
+        self.failure = redact(reason)
+        self.verdict = (
+            f"deploylog: NOT RECORDED — the results of this run reached no execution log: {self.failure}",
+            {"red": True, "bold": True},
+        )
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.summary:
+            terminalreporter.write_line(self.summary)
+
+
+def register(config: pytest.Config) -> None:
+    if not context.is_worker(config) and not config.pluginmanager.has_plugin(PLUGIN_NAME):
+        config.pluginmanager.register(ExecutionLog(config), PLUGIN_NAME)
