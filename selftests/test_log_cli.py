@@ -41,8 +41,9 @@ def test_record_phase7_then_sign_then_verify(deploy, capsys):
     assert log_json(deploy)["items"]["7.1"]["status"] == "MANUAL"
     for n in range(1, 6):
         assert deploylog("record", f"7.{n}", "pass", "--tester", "Quinn QA", "--notes", f"step {n} ok") == 0
-    assert deploylog("sign", "devops", "Dana Ops", "APPROVE") == 0
-    assert deploylog("sign", "finance", "Fay Finance", "approve", "--time", "2025-12-22T11:00:00") == 0
+    assert deploylog("sign", "devops", "Dana Ops", "APPROVE") == 0  # the short form
+    finance = ("--role", "Finance Manager", "--name", "Fay Finance", "--decision", "approve")
+    assert deploylog("sign", *finance, "--time", "2025-12-22T11:00:00") == 0
     doc = log_json(deploy)
     assert doc["items"]["7.3"]["status"] == "PASS" and doc["items"]["7.3"]["manual"]["notes"] == "step 3 ok"
     assert doc["overall"] == "COMPLETE SUCCESS" and doc["overall_final"] is True
@@ -94,6 +95,9 @@ def test_incident_and_attachment(deploy, tmp_path_factory):
         (("record", "9.9", "PASS", "--tester", "x"), "unknown log item"),
         (("sign", "ceo", "Ann", "APPROVE"), "unknown role"),
         (("sign", "verification", "Ann", "APPROVE"), "decides STABLE or ISSUES FOUND"),
+        (("sign", "--role", "finance", "--name", "Ann"), "missing --decision: sign --role ROLE --name NAME --decision DECISION"),
+        (("sign", "finance", "Ann"), "expected ROLE NAME DECISION, got 2 word(s)"),
+        (("sign", "finance", "Ann", "APPROVE", "--role", "qa"), "give the sign-off either as options or as three words, not both"),
         (("record", "7.1", "PASS", "--tester", "x", "--time", "yesterday"), "not an ISO time"),
         (("attach", "/nonexistent/file.txt"), "not a file"),
     ],

@@ -8,37 +8,41 @@ from __future__ import annotations
 
 import argparse
 
-from deploylog.commands.common import load_spec
+from deploylog.commands.common import Subparsers, add_command, echo
+from deploylog.spec import Spec
 
 
-def cmd_backup(args: argparse.Namespace) -> int:
+def cmd_backup(spec: Spec, args: argparse.Namespace) -> int:
     from deploylog.hostchecks import take_backup
 
-    spec = load_spec(args)
     base = None
     if args.verify_restore:  # before any backup is taken: the comparison needs the baseline
         from deploylog import baseline
 
         base = baseline.load(spec)
-    taken = take_backup.take_backups(spec, backup_dir=args.backup_dir, dsn=args.dsn)
+    taken = take_backup.take_backups(spec, backup_dir=args.backup_dir, dsn=spec.database.dsn)
     for t in taken:
-        print(t.line())
+        echo(t.line())
     if args.verify_restore:
         from deploylog.hostchecks import restore
 
         ok, text = restore.verify_against_baseline(spec, str(taken[0].path), admin_dsn=args.restore_dsn, base=base)
-        print(text)
+        echo(text)
         if not ok:
-            print("deploylog: restore verification FAILED: the dump does not match the baseline")
+            echo("deploylog: restore verification FAILED: the dump does not match the baseline")
             return 1
-        print("deploylog: restore verification OK")
+        echo("deploylog: restore verification OK")
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("backup", help="take the phase-1 backups: pg_dump -Fc, module archive, snapshot marker")
-    p.add_argument("--backup-dir", default=None, help="overrides [paths] backup_dir")
-    p.add_argument("--dsn", default=None, help="libpq connection for pg_dump; overrides [database] dsn")
+def register(sub: Subparsers) -> None:
+    p = add_command(sub, "backup", cmd_backup, "take the phase-1 backups: pg_dump -Fc, module archive, snapshot marker")
+    p.add_argument(
+        "--backup-dir",
+        default=None,
+        metavar="PATH",
+        help="where to write the backups; overrides [paths] backup_dir (--dsn, --set ... as for every command)",
+    )
     p.add_argument(
         "--verify-restore",
         action="store_true",
@@ -47,6 +51,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--restore-dsn",
         default=None,
+        metavar="DSN",
         help="server/role allowed to CREATE DATABASE for the scratch copy (default: [database] restore_dsn, else dsn)",
     )
-    p.set_defaults(func=cmd_backup)

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
+from deploylog import options, tomlwrite
 from deploylog import spec as spec_mod
-from deploylog import tomlwrite
+from deploylog.commands.common import Subparsers, add_parser, echo, getter
 from deploylog.demo import generate, module_repo, odoo_log
 from deploylog.demo.cluster import Cluster
 from deploylog.demo.odoo_server import OdooServer, wait_past
@@ -29,8 +32,15 @@ SUITE_ROOT = Path(__file__).resolve().parents[2]
 DATABASE = "osusproperties"
 
 
-def register(sub: Any) -> None:
-    parser = sub.add_parser("demo", help="run a complete deployment log on an embedded PostgreSQL")
+def register(sub: Subparsers) -> None:
+    parser = add_parser(
+        sub,
+        "demo",
+        "run a complete deployment log on an embedded PostgreSQL",
+        description="Run a complete deployment log on an embedded PostgreSQL. The demo writes its own deploy.toml "
+        "(in --workdir) from --deploy-config ($DEPLOYLOG_CONFIG; default: the checkout's deploy.toml) and its "
+        "embedded database, service and paths; the other configuration options override that file.",
+    )
     parser.add_argument("--workdir", default="demo-run", help="where the demo keeps everything (reset each run)")
     parser.add_argument("--payments", type=int, default=generate.SMALL.payments, help="size of the generated database")
     parser.add_argument("--keep-running", action="store_true", help="leave PostgreSQL and the service running")
@@ -38,7 +48,7 @@ def register(sub: Any) -> None:
 
 
 def _banner(text: str) -> None:
-    print(f"\n=== {text} ===", flush=True)
+    echo(f"\n=== {text} ===")
 
 
 def _pytest(config: Path, *args: str) -> int:
@@ -54,15 +64,27 @@ def _pytest(config: Path, *args: str) -> int:
         "-p",
         "no:randomly",
     ]
-    print("$ pytest " + " ".join(args), flush=True)
+    echo("$ pytest " + " ".join(args))
     return subprocess.run(command, cwd=SUITE_ROOT, check=False).returncode
 
 
-def _write_config(workdir: Path, cluster: Cluster, repo: Path, server: OdooServer, cache: Path) -> Path:
-    with (SUITE_ROOT / "deploy.toml").open("rb") as fh:
-        import tomllib
+def _template(args: argparse.Namespace) -> Path:
+    """The deploy.toml the demo's own starts from: the one the options name, else the checkout's."""
+    if getter(args)("deploy_config") or os.environ.get(options.CONFIG_ENV):
+        return options.config_path(getter(args), Path.cwd())
+    return SUITE_ROOT / "deploy.toml"
 
-        config = tomllib.load(fh)
+
+def _read(template: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(template.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise DeploylogError(f"the demo cannot read {template}: {exc}") from None
+
+
+def _write_config(
+    config: dict[str, Any], overlay: spec_mod.Overrides, workdir: Path, cluster: Cluster, repo: Path, server: OdooServer, cache: Path
+) -> Path:
     config["database"].update(name=DATABASE, dsn=cluster.dsn(DATABASE))
     config["paths"].update(
         repo=str(repo),
@@ -75,6 +97,8 @@ def _write_config(workdir: Path, cluster: Cluster, repo: Path, server: OdooServe
     config["service"].update(server.service_config(), cache_dirs=[str(cache)])
     # the demo host is a container: its disks are whatever they are; keep the rule, lower the bar
     config["thresholds"]["min_free_disk_gb"] = 1
+    for section, values in overlay.items():  # the command line's options have the last word
+        config.setdefault(section, {}).update(values)
     path = workdir / "deploy.toml"
     path.write_text(tomlwrite.dumps(config))
     return path
@@ -83,6 +107,8 @@ def _write_config(workdir: Path, cluster: Cluster, repo: Path, server: OdooServe
 def run(args: argparse.Namespace) -> int:
     if not (SUITE_ROOT / "tests_phase0").is_dir():
         raise DeploylogError(f"the demo runs from a deploylog checkout; {SUITE_ROOT} has no tests_phase0/")
+    template = _template(args)
+    config_template, overlay = _read(template), options.overrides(getter(args), Path.cwd())  # bad options fail at once
     workdir = Path(args.workdir).resolve()
     if workdir.exists():
         shutil.rmtree(workdir)
@@ -96,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         size = generate.Size(args.payments, int(args.payments * 0.75), max(1, args.payments * 3 // 10), max(20, args.payments // 10))
         generate.generate(cluster.dsn(), cluster.dsn(DATABASE), DATABASE, size=size)
-        print(f"database {DATABASE}: {size.payments} payments, {size.invoices} invoices ({cluster.dsn(DATABASE)})")
+        echo(f"database {DATABASE}: {size.payments} payments, {size.invoices} invoices ({cluster.dsn(DATABASE)})")
         repo, _ = module_repo.build_repo(workdir / "code")
         cache = workdir / "lib" / ".cache"
         (cache / "assets").mkdir(parents=True)
@@ -107,9 +133,9 @@ def run(args: argparse.Namespace) -> int:
             workdir / "odoo-server.log",
             [*odoo_log.startup(history_start, pid=1001), *odoo_log.requests(history_start, 20, pid=1001)],
         )
-        config = _write_config(workdir, cluster, repo, server, cache)
+        config = _write_config(config_template, overlay, workdir, cluster, repo, server, cache)
         spec = spec_mod.load(config)
-        print(f"deployment config: {config}")
+        echo(f"deployment config: {config} (from {template})")
 
         _banner("T-24h: preflight")
         (workdir / "backups").mkdir()
@@ -119,17 +145,17 @@ def run(args: argparse.Namespace) -> int:
 
         _banner("PHASE 0: pre-deployment validation + baseline")
         if _pytest(config, "-m", "phase0") != 0:
-            print("phase 0 failed: the demo stops here (ABORT)")
+            echo("phase 0 failed: the demo stops here (ABORT)")
             return 1
         started_at = dt.datetime.fromisoformat(_baseline(spec)["phase0_started_at"])
 
         _banner("PHASE 1: backups (deploylog backup)")
         for taken in take_backup.take_backups(spec):
-            print(f"{taken.kind}: {taken.path} ({taken.size} bytes, sha256 {taken.sha256[:16]}…)")
+            echo(f"{taken.kind}: {taken.path} ({taken.size} bytes, sha256 {taken.sha256[:16]}…)")
 
         _banner("PHASES 2-3: git pull 17.0.1.0.9, stop, clear caches, upgrade, start")
         head = module_repo.deploy(repo)
-        print(f"HEAD -> {head}")
+        echo(f"HEAD -> {head}")
         server.stop()
         odoo_log.write_log(
             workdir / "odoo-server.log",
@@ -161,10 +187,10 @@ def run(args: argparse.Namespace) -> int:
         actions.sign(spec, "Finance Manager", "Finance Demo", outcome)
         actions.sign(spec, "QA/Testing", "QA Demo", outcome)
         paths = actions.render(spec)
-        print(actions.status_text(spec))
+        echo(actions.status_text(spec))
         _banner("execution log")
         for name, path in paths.items():
-            print(f"{name}: {path}")
+            echo(f"{name}: {path}")
         return post_rc
     finally:
         if not args.keep_running:
@@ -172,7 +198,7 @@ def run(args: argparse.Namespace) -> int:
             cluster.stop()
 
 
-def _baseline(spec: Any) -> dict[str, Any]:
+def _baseline(spec: spec_mod.Spec) -> dict[str, Any]:
     import json
 
     from deploylog import baseline

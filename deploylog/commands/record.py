@@ -7,74 +7,78 @@ from __future__ import annotations
 
 import argparse
 
-from deploylog.commands.common import add_report_dir, load_spec, report_dir
+from deploylog.commands.common import Subparsers, add_command, echo, recorded
+from deploylog.errors import DeploylogError
 from deploylog.log import actions, records
-from deploylog.log.model import LogView
+from deploylog.spec import Spec
+
+SIGN_FIELDS = ("role", "name", "decision")
+SIGN_USAGE = "sign --role ROLE --name NAME --decision DECISION (or the short form: sign ROLE NAME DECISION)"
 
 
-def _done(what: str, view: LogView, args: argparse.Namespace) -> int:
-    print(f"deploylog: {what}")
-    print(f"deploylog: log re-rendered in {report_dir(args) or view.meta.report_dir} (digest {view.digest[:16]}…)")
-    print(view.verdict.line())
-    return 0
+def cmd_record(spec: Spec, args: argparse.Namespace) -> int:
+    view = actions.record_manual(spec, args.item, args.status, args.tester, args.notes, args.time, args.scheduled)
+    return recorded(f"recorded {args.item} {args.status} by {args.tester}", view)
 
 
-def cmd_record(args: argparse.Namespace) -> int:
-    view = actions.record_manual(
-        load_spec(args), args.item, args.status, args.tester, args.notes, args.time, args.scheduled, report_dir(args)
-    )
-    return _done(f"recorded {args.item} {args.status.upper()} by {args.tester}", view, args)
+def signature(args: argparse.Namespace) -> tuple[str, str, str]:
+    """(role, name, decision) from the options, or from the three positional words; never a mix."""
+    given = tuple(getattr(args, field) for field in SIGN_FIELDS)
+    if args.words and any(v is not None for v in given):
+        raise DeploylogError(f"give the sign-off either as options or as three words, not both: {SIGN_USAGE}")
+    if args.words:
+        if len(args.words) != len(SIGN_FIELDS):
+            raise DeploylogError(f"expected ROLE NAME DECISION, got {len(args.words)} word(s): {SIGN_USAGE}")
+        given = tuple(args.words)
+    missing = [f"--{field}" for field, value in zip(SIGN_FIELDS, given, strict=True) if not value]
+    if missing:
+        raise DeploylogError(f"missing {', '.join(missing)}: {SIGN_USAGE}")
+    role, name, decision = given
+    return role, name, decision.upper()
 
 
-def cmd_sign(args: argparse.Namespace) -> int:
-    view = actions.sign(load_spec(args), args.role, args.name, args.decision, args.time, args.notes, report_dir(args))
-    signed = f"{args.role} sign-off by {args.name}: {args.decision.upper()} (log digest {view.digest[:16]}…)"
-    return _done(signed, view, args)
+def cmd_sign(spec: Spec, args: argparse.Namespace) -> int:
+    role, name, decision = signature(args)
+    view = actions.sign(spec, role, name, decision, args.time, args.notes)
+    return recorded(f"{role} sign-off by {name}: {decision} (log digest {view.digest[:16]}…)", view)
 
 
-def cmd_incident(args: argparse.Namespace) -> int:
-    view = actions.add_incident(
-        load_spec(args),
-        args.description,
-        args.severity,
-        args.resolution,
-        args.approver,
-        args.time,
-        args.status,
-        report_dir(args),
-    )
-    return _done(f"incident recorded ({args.severity})", view, args)
+def cmd_incident(spec: Spec, args: argparse.Namespace) -> int:
+    view = actions.add_incident(spec, args.description, args.severity, args.resolution, args.approver, args.time, args.status)
+    return recorded(f"incident recorded ({args.severity})", view)
 
 
-def cmd_attach(args: argparse.Namespace) -> int:
-    spec = load_spec(args)
+def cmd_attach(spec: Spec, args: argparse.Namespace) -> int:
     for file in args.files:
-        event = actions.attach(spec, file, args.kind, report_dir(args))
-        print(f"deploylog: attached {event['path']} (sha256 {event['sha256']})")
+        event = actions.attach(spec, file, args.kind)
+        echo(f"deploylog: attached {event['path']} (sha256 {event['sha256']})")
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("record", help="record a manual result (phase 7, P.1): ITEM PASS|FAIL --tester NAME")
+def register(sub: Subparsers) -> None:
+    p = add_command(sub, "record", cmd_record, "record a manual result (phase 7, P.1): ITEM PASS|FAIL --tester NAME")
     p.add_argument("item", help="log item, e.g. 7.1")
     p.add_argument("status", type=str.upper, choices=["PASS", "FAIL"])
     p.add_argument("--tester", required=True)
     p.add_argument("--notes", default="")
     p.add_argument("--time", default=None, help="when the test was done (ISO 8601; default now)")
     p.add_argument("--scheduled", default="", help="when it was scheduled (free text)")
-    add_report_dir(p)
-    p.set_defaults(func=cmd_record)
 
-    p = sub.add_parser("sign", help="sign the log: ROLE NAME APPROVE|REJECT (verification: STABLE|ISSUES_FOUND)")
-    p.add_argument("role", help=f"one of {', '.join(records.ROLES)}")
-    p.add_argument("name")
-    p.add_argument("decision", type=str.upper, help="APPROVE or REJECT; for verification STABLE or ISSUES_FOUND")
+    p = add_command(
+        sub,
+        "sign",
+        cmd_sign,
+        "sign the log: --role ROLE --name NAME --decision APPROVE|REJECT (verification: STABLE|ISSUES_FOUND)",
+        description=f"Sign the log as it is now (the sign-off stores its digest). Usage: {SIGN_USAGE}.",
+    )
+    p.add_argument("--role", help=f'one of {", ".join(records.ROLES)}, or its title (e.g. "Finance Manager")')
+    p.add_argument("--name", help="who signs")
+    p.add_argument("--decision", help="APPROVE or REJECT; for the verification role STABLE or ISSUES_FOUND")
+    p.add_argument("words", nargs="*", metavar="ROLE NAME DECISION", help="short form of --role, --name, --decision")
     p.add_argument("--time", default=None, help="ISO 8601; default now")
     p.add_argument("--notes", default="")
-    add_report_dir(p)
-    p.set_defaults(func=cmd_sign)
 
-    p = sub.add_parser("incident", help="record an incident and its resolution")
+    p = add_command(sub, "incident", cmd_incident, "record an incident and its resolution")
     p.add_argument("--description", required=True)
     p.add_argument("--severity", required=True, type=str.capitalize, choices=list(records.SEVERITIES))
     p.add_argument("--resolution", default="")
@@ -86,11 +90,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=list(records.INCIDENT_STATUSES),
         help="default: Resolved when a resolution is given, else Pending",
     )
-    add_report_dir(p)
-    p.set_defaults(func=cmd_incident)
 
-    p = sub.add_parser("attach", help="copy files into <report_dir>/attachments and record their sha256")
+    p = add_command(sub, "attach", cmd_attach, "copy files into <report_dir>/attachments and record their sha256")
     p.add_argument("files", nargs="+")
     p.add_argument("--kind", default="other", choices=list(records.ATTACHMENT_KINDS))
-    add_report_dir(p)
-    p.set_defaults(func=cmd_attach)

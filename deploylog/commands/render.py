@@ -4,39 +4,34 @@ from __future__ import annotations
 
 import argparse
 
-from deploylog.commands.common import add_report_dir, load_spec, report_dir
+from deploylog.commands.common import Subparsers, add_command, echo
 from deploylog.log import actions
+from deploylog.spec import Spec
 
 
-def cmd_render(args: argparse.Namespace) -> int:
-    for path in actions.render(load_spec(args), report_dir(args)).values():
-        print(f"deploylog: wrote {path}")
+def cmd_render(spec: Spec, args: argparse.Namespace) -> int:
+    for path in actions.render(spec).values():
+        echo(f"deploylog: wrote {path}")
     return 0
 
 
-def cmd_status(args: argparse.Namespace) -> int:
-    print(actions.status_text(load_spec(args), report_dir(args)))
+def cmd_status(spec: Spec, args: argparse.Namespace) -> int:
+    echo(actions.status_text(spec))
     return 0
 
 
-def cmd_verify(args: argparse.Namespace) -> int:
-    checks = actions.verify(load_spec(args), report_dir(args))
+def cmd_verify(spec: Spec, args: argparse.Namespace) -> int:
+    checks = actions.verify(spec)
     for check in checks:
-        print(check.line())
+        echo(check.line())
     if all(c.ok for c in checks):
-        print("deploylog: verify OK — the log is exactly what its recorded results render")
+        echo("deploylog: verify OK — the log is exactly what its recorded results render")
         return 0
-    print("deploylog: verify FAILED — the log was edited after the fact (or is stale: run `deploylog render`)")
+    echo("deploylog: verify FAILED — the log was edited after the fact (or is stale: run `deploylog render`)")
     return 1
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("render", help="render execution-log.md/.html/.json again from the state")
-    add_report_dir(p)
-    p.set_defaults(func=cmd_render)
-    p = sub.add_parser("status", help="short summary of the log: verdict, phases, sign-offs")
-    add_report_dir(p)
-    p.set_defaults(func=cmd_status)
-    p = sub.add_parser("verify", help="recompute the digest; exit 1 if the log was edited after the fact")
-    add_report_dir(p)
-    p.set_defaults(func=cmd_verify)
+def register(sub: Subparsers) -> None:
+    add_command(sub, "render", cmd_render, "render execution-log.md/.html/.json again from the state")
+    add_command(sub, "status", cmd_status, "short summary of the log: verdict, phases, sign-offs")
+    add_command(sub, "verify", cmd_verify, "recompute the digest; exit 1 if the log was edited after the fact")
