@@ -45,7 +45,7 @@ def test_an_evidence_over_the_limit_keeps_its_head_and_the_whole_redacted_text_b
     assert SECRET not in data.decode() and data.decode() == text.replace(SECRET, "***")
     assert whole["size"] == len(data) and whole["sha256"] == sha256_file(attached) == hashlib.sha256(data).hexdigest()
     assert whole["path"].endswith(f"-{whole['sha256'][:16]}.txt")
-    head, _, tail = big["evidence"].partition("\n… truncated: ")
+    head, _, _ = big["evidence"].partition("\n… truncated: ")
     assert data.startswith(head.encode()) and len(head.encode()) <= evidence.EVIDENCE_LIMIT
     assert len(head.encode()) > evidence.EVIDENCE_LIMIT - 4  # cut on a character, not earlier
     assert big["evidence"] == head + "\n" + marker(whole["path"], whole["sha256"], len(data) - len(head.encode()))

@@ -63,9 +63,16 @@ def hostile_log(path: Path, restart: dt.datetime) -> list[int]:
         for n in range(BAD_QUERIES):
             columns = ", ".join(f"x_studio_field_{i} = 'value {i}'" for i in range(200))
             when = at + dt.timedelta(seconds=1 + n)
-            fh.write((hl.line(when, "ERROR", "odoo.sql_db", f"bad query: UPDATE res_partner SET {columns} WHERE id = {n}") + "\n").encode())
+            fh.write(
+                (hl.line(when, "ERROR", "odoo.sql_db", f"bad query: UPDATE res_partner SET {columns} WHERE id = {n}") + "\n").encode()
+            )
         when = at + dt.timedelta(seconds=30)
-        fh.write(("\n".join([hl.line(when, "ERROR", "odoo.http", "Exception during request handling."), *hl.KEYERROR_TRACEBACK[:5]]) + "\n").encode())
+        fh.write(
+            (
+                "\n".join([hl.line(when, "ERROR", "odoo.http", "Exception during request handling."), *hl.KEYERROR_TRACEBACK[:5]])
+                + "\n"
+            ).encode()
+        )
         giant_continuation = write_giant(fh, "    vals = {'attachment': '", LINE_BYTES, "'}")
         fh.write(("\n".join([*hl.KEYERROR_TRACEBACK[5:], *hl.requests(when + dt.timedelta(seconds=1), 30)]) + "\n").encode())
     return [giant_message, giant_continuation]

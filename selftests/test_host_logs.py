@@ -174,7 +174,7 @@ def test_a_long_line_keeps_its_head_and_tail_around_the_marker():
 def test_a_cut_never_splits_a_utf8_character():
     for text in ("é" * 20_000, "€" * 20_000, "𝄞" * 20_000, "a" + "€" * 20_000):
         capped = logs.cap_line(text.encode())
-        head, marker, tail = capped.decode("utf-8").partition(" … truncated: ")  # strict: raises on a split character
+        head, _, tail = capped.decode("utf-8").partition(" … truncated: ")  # strict: raises on a split character
         assert head and set(head) <= set(text) and tail.endswith(text[-1] * 10)
 
 
@@ -220,7 +220,12 @@ def test_200_mb_in_one_line_is_read_in_flat_memory(tmp_path):
 
 def traceback_record(when: dt.datetime, frames: int, width: int) -> list[str]:
     frame = [f'  File "/opt/odoo/odoo/models.py", line {n}, in _call_{n} # {"x" * width}' for n in range(frames)]
-    return [hl.line(when, "ERROR", "odoo.http", "Exception during request handling."), "Traceback (most recent call last):", *frame, "KeyError: 'x'"]
+    return [
+        hl.line(when, "ERROR", "odoo.http", "Exception during request handling."),
+        "Traceback (most recent call last):",
+        *frame,
+        "KeyError: 'x'",
+    ]
 
 
 @pytest.mark.parametrize("width", [10, 1000], ids=["many short lines", "long lines"])
@@ -266,4 +271,7 @@ def test_a_million_errors_are_all_counted_and_only_the_shown_ones_kept(tmp_path)
     state = service.ServiceState("pidfile", "odoo", running=True, pid=1, started=RESTART, status="running")
     r34 = service.healthy(spec_for(path), state, T0)
     assert r34.status == "FAIL" and r34.figures["module_errors"] == len(module_at)
-    assert f"{len(module_at)} error(s) of {hl.MODULE} in the log since the restart (first: {first} Exception during request handling.)" in r34.message
+    assert (
+        f"{len(module_at)} error(s) of {hl.MODULE} in the log since the restart (first: {first} Exception during request handling.)"
+        in r34.message
+    )

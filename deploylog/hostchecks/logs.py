@@ -124,8 +124,12 @@ def cap_line(line: bytes) -> bytes:
     """A whole line as the scan keeps it: longer than LINE_HEAD + LINE_TAIL, its head, the marker, its tail."""
     if len(line) <= LINE_HEAD + LINE_TAIL:
         return line
-    head, tail = _utf8_head(line, LINE_HEAD), _utf8_tail(line, LINE_TAIL)
-    return b"%s %s %s" % (head, truncated(len(line) - len(head) - len(tail)).encode(), tail)
+    return _around_marker(_utf8_head(line, LINE_HEAD), len(line), _utf8_tail(line, LINE_TAIL))
+
+
+def _around_marker(head: bytes, length: int, tail: bytes) -> bytes:
+    """A line of `length` bytes cut to its head and tail, the marker in between."""
+    return b"%s %s %s" % (head, truncated(length - len(head) - len(tail)).encode(), tail)
 
 
 class ReverseLines:
@@ -173,8 +177,7 @@ class ReverseLines:
         self.length = length
         if not tail:
             return cap_line(head)
-        head = _utf8_head(head, LINE_HEAD)
-        return b"%s %s %s" % (head, truncated(length - len(head) - len(tail)).encode(), tail)
+        return _around_marker(_utf8_head(head, LINE_HEAD), length, tail)
 
 
 def reverse_lines(read: Callable[[int, int], bytes], size: int, block: int = BLOCK) -> Iterator[bytes]:
@@ -323,9 +326,7 @@ def _scan_file(host: Host, path: str, scan: Scan, since: bytes | None, stop: byt
     return reached
 
 
-def scan_log(
-    host: Host, path: str, since: dt.datetime | None, tail_lines: int = 0, tz: str = "UTC", module: str = ""
-) -> Scan:
+def scan_log(host: Host, path: str, since: dt.datetime | None, tail_lines: int = 0, tz: str = "UTC", module: str = "") -> Scan:
     """ERROR/CRITICAL records since `since` (or in the last `tail_lines` lines), reading from the end.
 
     When the log begins after `since` (rotated during the deployment), `<log>.1` is read too.

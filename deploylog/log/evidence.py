@@ -44,8 +44,7 @@ def cap_entry(entry: dict[str, Any], report_dir: Path) -> None:
     queries = entry.get("queries")
     if isinstance(queries, list):
         entry["queries"] = [
-            _capped(entry, f"query{n}", q, QUERY_LIMIT, " ", report_dir) if isinstance(q, str) else q
-            for n, q in enumerate(queries, 1)
+            _capped(entry, f"query{n}", q, QUERY_LIMIT, " ", report_dir) if isinstance(q, str) else q for n, q in enumerate(queries, 1)
         ]
 
 
