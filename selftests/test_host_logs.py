@@ -196,6 +196,15 @@ def test_long_lines_read_backwards_in_blocks_are_capped_as_whole_lines(block):
     assert max(len(line) for line in got) < LIMIT + 100
 
 
+def run_all_traced(spec):
+    """run_all, and the peak of the memory Python allocated meanwhile."""
+    tracemalloc.start()
+    try:
+        return run_all(spec), tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 def test_200_mb_in_one_line_is_read_in_flat_memory(tmp_path):
     path = hl.healthy_log(tmp_path / "odoo-server.log", T0, RESTART)
     with path.open("ab") as fh:
@@ -203,12 +212,7 @@ def test_200_mb_in_one_line_is_read_in_flat_memory(tmp_path):
         for _ in range(200):
             fh.write(b"A" * 1_048_576)
         fh.write(b"\n")
-    tracemalloc.start()
-    try:
-        scan, r1, r2, r3 = run_all(spec_for(path))
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    (scan, r1, r2, r3), peak = run_all_traced(spec_for(path))
     assert peak < 8 * 1_048_576, peak  # a few 1 MiB blocks, never the line (838 MB before the fix)
     assert (r1.status, r2.status, r3.status) == ("FAIL", "PASS", "FAIL")
     header = len(hl.line(RESTART, "ERROR", "odoo.sql_db", "bad query: "))
@@ -252,12 +256,7 @@ def test_a_million_errors_are_all_counted_and_only_the_shown_ones_kept(tmp_path)
         for n in range(20_000):
             when = start + dt.timedelta(milliseconds=n)
             fh.write("\n".join(hl.module_error(when) if n in module_at else hl.other_error(when)) + "\n")
-    tracemalloc.start()
-    try:
-        scan, r1, r2, r3 = run_all(spec_for(path))
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    (scan, r1, r2, r3), peak = run_all_traced(spec_for(path))
     assert peak < 8 * 1_048_576, peak  # the 50 records shown, not 20 000 (21.5 MB before the fix)
     assert r1.message.startswith("ERRORS PRESENT: 20000 ERROR/CRITICAL record(s)") and r1.figures["errors"] == 20_000
     assert f"({20_000 - logs.MAX_SHOWN} earlier record(s) not shown)" in r1.evidence
