@@ -37,6 +37,7 @@ def cap_event(event: dict[str, Any], report_dir: Path) -> dict[str, Any]:
 
 
 def cap_entry(entry: dict[str, Any], report_dir: Path) -> None:
+    """Cap one result's evidence, message and each query (named query1, query2, ... in full_text)."""
     for field, limit, joint in (("evidence", EVIDENCE_LIMIT, "\n"), ("message", MESSAGE_LIMIT, " ")):
         text = entry.get(field)
         if isinstance(text, str):
