@@ -86,7 +86,11 @@ def measure(mode: str, path: str) -> dict:
     spec = make_spec(paths={"log_file": path}, thresholds={"log_tail_lines": tail})
     t0 = time.perf_counter()
     # full: no window at all, so every line of the file is read backwards and parsed
-    scan = logs.scan_log(hostio.local_host(), path, None) if mode == "full" else logs.scan_for(spec, DEPLOY)
+    scan = (
+        logs.scan_log(hostio.local_host(), path, None, module=spec.deployment.module)
+        if mode == "full"
+        else logs.scan_for(spec, DEPLOY)
+    )
     r1, r2 = logs.error_count(spec, scan), logs.module_errors(spec, scan)
     elapsed = time.perf_counter() - t0
     return {

@@ -8,6 +8,11 @@ passes the start of the window, so a multi-GB log costs only the size of the
 deployment's tail. Timestamps are compared as text in the log's own zone
 (service.log_timezone, UTC by default as Odoo logs), which needs no parsing
 of the lines that are merely skipped.
+
+Hostile input (one line holding a 200 MB base64 attachment, a traceback of a
+million lines, a million errors) costs bounded memory: a line keeps its head
+and tail, a record a bounded traceback, the scan counts every error but keeps
+only the records it pastes (see the limits below and docs/host-items.md).
 """
 
 from __future__ import annotations
@@ -16,20 +21,31 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from testinfra.host import Host
 
 from deploylog.hostchecks import hostio
 from deploylog.result import CheckResult, failed, passed
+from deploylog.spec import Spec
 
 BLOCK = 1 << 20
 # Worker processes flush independently, so lines can be slightly out of order:
 # keep reading this far past the window's start before stopping.
 LOOKBEHIND = dt.timedelta(seconds=60)
-MAX_CONTINUATION = 400  # lines kept per record: a traceback, not a runaway dump
-MAX_SHOWN = 50  # records pasted into the evidence
+# Limits on what is kept of the log (bytes of the file, cut on UTF-8 character boundaries):
+LINE_HEAD = 8192  # a longer line keeps its first 8 KiB (the timestamp header, the message's start) ...
+LINE_TAIL = 2048  # ... and its last 2 KiB, around "… truncated: N bytes omitted …"
+MAX_CONTINUATION = 400  # continuation lines kept per record (the end of a traceback) ...
+MAX_RECORD_BYTES = 65536  # ... within this many bytes, plus the record's first continuation line ("Traceback ...")
+MAX_SHOWN = 50  # error records kept and pasted into the evidence: the last 50 (and the first), all counted
 ERROR_LEVELS = (b"ERROR", b"CRITICAL")
 HEADER = re.compile(rb"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) (\d+) ([A-Z]+) (\S+) (\S+?): ?(.*)$", re.S)
+
+
+def truncated(count: int, lines: int = 0) -> str:
+    """The marker left where `count` bytes (of `lines` whole lines) of the log were cut out."""
+    return f"… truncated: {count} bytes omitted{f' ({lines} lines)' if lines else ''} …"
 
 
 def _is_header(line: bytes) -> bool:
@@ -53,10 +69,15 @@ class Record:
     def header(self) -> str:
         return f"{self.when} {self.pid} {self.level} {self.db} {self.logger}: {self.message}"
 
+    @property
+    def has_traceback(self) -> bool:
+        return any(c.startswith("Traceback") for c in self.continuation)
+
     def text(self) -> str:
         return "\n".join([self.header, *self.continuation])
 
     def mentions(self, module: str) -> bool:
+        """Its logger is the module's, or the module's name is in its (kept) text."""
         return self.logger.startswith(f"odoo.addons.{module}") or module in self.text()
 
 
@@ -78,32 +99,164 @@ def _record(header: bytes, continuation: list[bytes], source: str) -> Record | N
     return Record(when, pid, level, db, logger, message, [c for c, _ in cont], source, bad)
 
 
+def _utf8_head(data: bytes, size: int) -> bytes:
+    """At most the first `size` bytes, not ending inside a UTF-8 sequence."""
+    if len(data) <= size:
+        return data
+    for cut in range(size, max(size - 4, 0), -1):
+        if data[cut] & 0xC0 != 0x80:  # data[cut] starts a character: cut before it
+            return data[:cut]
+    return data[:size]  # not UTF-8 here anyway
+
+
+def _utf8_tail(data: bytes, size: int) -> bytes:
+    """At most the last `size` bytes, not starting inside a UTF-8 sequence."""
+    if len(data) <= size:
+        return data
+    start = len(data) - size
+    for cut in range(start, min(start + 4, len(data))):
+        if data[cut] & 0xC0 != 0x80:
+            return data[cut:]
+    return data[start:]
+
+
+def cap_line(line: bytes) -> bytes:
+    """A whole line as the scan keeps it: longer than LINE_HEAD + LINE_TAIL, its head, the marker, its tail."""
+    if len(line) <= LINE_HEAD + LINE_TAIL:
+        return line
+    return _around_marker(_utf8_head(line, LINE_HEAD), len(line), _utf8_tail(line, LINE_TAIL))
+
+
+def _around_marker(head: bytes, length: int, tail: bytes) -> bytes:
+    """A line of `length` bytes cut to its head and tail, the marker in between."""
+    return b"%s %s %s" % (head, truncated(length - len(head) - len(tail)).encode(), tail)
+
+
+class ReverseLines:
+    """Lines of a file from the last to the first, reading `block` bytes at a time, each capped (cap_line).
+
+    A line longer than a block is assembled from several blocks; once it is too
+    long only what can still become its head is kept (its tail is fixed when
+    first seen), so memory stays at one block plus one capped line whatever the
+    line's length. After each line, `length` is its full length in the file.
+    """
+
+    def __init__(self, read: Callable[[int, int], bytes], size: int, block: int = BLOCK) -> None:
+        self.read, self.size, self.block = read, size, block
+        self.length = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        limit = LINE_HEAD + LINE_TAIL
+        pos, first = self.size, True
+        head, tail, length = b"", b"", 0  # the line being assembled: its start so far, its fixed end, its length
+        while pos > 0:
+            n = min(self.block, pos)
+            pos -= n
+            pieces = self.read(pos, n).split(b"\n")
+            if first:
+                first = False
+                if len(pieces) > 1 and pieces[-1] == b"":  # the file's final newline
+                    pieces.pop()
+            head, length = pieces[-1] + head, length + len(pieces[-1])
+            if len(pieces) == 1:  # no line starts in this block
+                if length > limit:
+                    if not tail:
+                        tail = _utf8_tail(head, LINE_TAIL)
+                        head = head[: len(head) - len(tail)]
+                    head = head[: LINE_HEAD + 4]  # what can still be the start; 4 bytes to cut on a character
+                continue
+            yield self._finish(head, tail, length)
+            for piece in reversed(pieces[1:-1]):
+                self.length = len(piece)
+                yield piece if len(piece) <= limit else cap_line(piece)
+            head, tail, length = pieces[0], b"", len(pieces[0])
+        if self.size:
+            yield self._finish(head, tail, length)
+
+    def _finish(self, head: bytes, tail: bytes, length: int) -> bytes:
+        self.length = length
+        if not tail:
+            return cap_line(head)
+        return _around_marker(_utf8_head(head, LINE_HEAD), length, tail)
+
+
 def reverse_lines(read: Callable[[int, int], bytes], size: int, block: int = BLOCK) -> Iterator[bytes]:
-    """Lines of a file from the last to the first, reading `block` bytes at a time."""
-    pos, carry, first = size, b"", True
-    while pos > 0:
-        n = min(block, pos)
-        pos -= n
-        chunk = read(pos, n) + carry
-        lines = chunk.split(b"\n")
-        carry = lines[0]
-        tail = lines[1:]
-        if first:
-            first = False
-            if tail and tail[-1] == b"":  # the file's final newline
-                tail.pop()
-        yield from reversed(tail)
-    if carry or size:
-        yield carry
+    """Lines of a file from the last to the first (see ReverseLines)."""
+    return iter(ReverseLines(read, size, block))
+
+
+class _Continuation:
+    """The lines seen (backwards) since the last header: a record's traceback, kept within the limits.
+
+    Seen from the end, the lines kept are the traceback's last ones (the
+    exception); past the limits only the earliest line seen so far is kept (a
+    traceback's "Traceback (most recent call last):"), the ones in between counted.
+    """
+
+    __slots__ = ("first", "first_length", "lines", "omitted_bytes", "omitted_lines", "size")
+
+    def __init__(self) -> None:
+        self.lines: list[bytes] = []  # newest first
+        self.size = 0
+        self.first: bytes | None = None
+        self.first_length = 0
+        self.omitted_lines = 0
+        self.omitted_bytes = 0
+
+    def add(self, line: bytes, length: int) -> None:
+        """Add the line before the ones added so far; `length` is its length in the file."""
+        if self.first is None and len(self.lines) < MAX_CONTINUATION and self.size + len(line) <= MAX_RECORD_BYTES:
+            self.lines.append(line)
+            self.size += len(line) + 1
+            return
+        if self.first is not None:
+            self.omitted_lines += 1
+            self.omitted_bytes += self.first_length + 1
+        self.first, self.first_length = line, length
+
+    def chronological(self) -> list[bytes]:
+        out = [] if self.first is None else [self.first]
+        if self.omitted_lines:
+            out.append(truncated(self.omitted_bytes, self.omitted_lines).encode())
+        return out + self.lines[::-1]
+
+
+@dataclass
+class Tally:
+    """ERROR/CRITICAL records of one kind: every one counted, the last MAX_SHOWN and the first kept."""
+
+    count: int = 0
+    critical: int = 0
+    tracebacks: int = 0
+    non_utf8: int = 0
+    first: Record | None = None  # the earliest in the window
+    newest: list[Record] = field(default_factory=list)  # the last MAX_SHOWN, newest first
+
+    def add(self, record: Record) -> None:
+        """Count a record; they arrive newest first (the log is read backwards)."""
+        self.count += 1
+        self.critical += record.level == "CRITICAL"
+        self.tracebacks += record.has_traceback
+        self.non_utf8 += record.non_utf8
+        if len(self.newest) < MAX_SHOWN:
+            self.newest.append(record)
+        self.first = record
+
+    @property
+    def last(self) -> list[Record]:
+        """The last MAX_SHOWN records, oldest first."""
+        return self.newest[::-1]
 
 
 @dataclass
 class Scan:
-    """What a scan of the log found (only ERROR/CRITICAL records are kept)."""
+    """What a scan of the log found: ERROR/CRITICAL records counted, the ones shown kept."""
 
     path: str
     window: str
-    errors: list[Record] = field(default_factory=list)  # chronological
+    module: str = ""  # whose errors are tallied apart (6.2, 3.4)
+    error_records: Tally = field(default_factory=Tally)
+    module_records: Tally = field(default_factory=Tally)
     files: list[str] = field(default_factory=list)
     lines_read: int = 0
     bytes_read: int = 0
@@ -114,11 +267,18 @@ class Scan:
     error: str = ""  # the log could not be read at all
 
     @property
-    def non_utf8(self) -> int:
-        return sum(1 for r in self.errors if r.non_utf8)
+    def errors(self) -> list[Record]:
+        """The last MAX_SHOWN error records, oldest first (error_records.count says how many in all)."""
+        return self.error_records.last
 
-    def module_errors(self, module: str) -> list[Record]:
-        return [r for r in self.errors if r.mentions(module)]
+    @property
+    def non_utf8(self) -> int:
+        return self.error_records.non_utf8
+
+    def add(self, record: Record) -> None:
+        self.error_records.add(record)
+        if self.module and record.mentions(self.module):
+            self.module_records.add(record)
 
 
 def _since_text(since: dt.datetime, tz: str) -> bytes:
@@ -126,27 +286,26 @@ def _since_text(since: dt.datetime, tz: str) -> bytes:
     return local.strftime("%Y-%m-%d %H:%M:%S,").encode() + f"{local.microsecond // 1000:03d}".encode()
 
 
-def _scan_file(host: Any, path: str, scan: Scan, since: bytes | None, stop: bytes | None, tail_lines: int) -> bool:
+def _scan_file(host: Host, path: str, scan: Scan, since: bytes | None, stop: bytes | None, tail_lines: int) -> bool:
     """Scan one file backwards into `scan`; True when the scan reached the window's start."""
     st = hostio.stat(host, path)
     counted = 0
 
-    def read(off, n):
+    def read(off: int, n: int) -> bytes:
         return hostio.read_range(host, path, off, n)
 
-    pending: list[bytes] = []
-    found: list[Record] = []
+    lines = ReverseLines(read, st.size)
+    pending = _Continuation()
     reached = False
-    for line in reverse_lines(read, st.size):
+    for line in lines:
         scan.lines_read += 1
-        scan.bytes_read += len(line) + 1
+        scan.bytes_read += lines.length + 1
         counted += 1
         if tail_lines and counted > tail_lines:
             reached = True
             break
         if not _is_header(line):
-            if len(pending) < MAX_CONTINUATION:
-                pending.append(line)
+            pending.add(line, lines.length)
             continue
         when = line[:23]
         scan.oldest_seen = when.decode("ascii", "replace")
@@ -158,19 +317,20 @@ def _scan_file(host: Any, path: str, scan: Scan, since: bytes | None, stop: byte
             scan.records_in_window += 1
             level = line[24:].split(b" ", 2)[1] if b" " in line[24:] else b""
             if level in ERROR_LEVELS:
-                rec = _record(line, list(reversed(pending)), path)
+                rec = _record(line, pending.chronological(), path)
                 if rec:
-                    found.append(rec)
-        pending = []
+                    scan.add(rec)
+        if pending.lines or pending.first is not None:
+            pending = _Continuation()
     scan.files.append(path)
-    scan.errors[:0] = list(reversed(found))
     return reached
 
 
-def scan_log(host: Any, path: str, since: dt.datetime | None, tail_lines: int = 0, tz: str = "UTC") -> Scan:
+def scan_log(host: Host, path: str, since: dt.datetime | None, tail_lines: int = 0, tz: str = "UTC", module: str = "") -> Scan:
     """ERROR/CRITICAL records since `since` (or in the last `tail_lines` lines), reading from the end.
 
     When the log begins after `since` (rotated during the deployment), `<log>.1` is read too.
+    The records of `module` are tallied apart too (Scan.module_records).
     """
     try:
         since_b = _since_text(since, tz) if since and not tail_lines else None
@@ -178,7 +338,7 @@ def scan_log(host: Any, path: str, since: dt.datetime | None, tail_lines: int = 
     except (ZoneInfoNotFoundError, ValueError):
         return Scan(path=path, window="-", error=f"service.log_timezone {tz!r} is not a known time zone", covered=False)
     window = f"last {tail_lines} lines" if tail_lines else f"since {since_b.decode()} ({tz})" if since_b else "whole file"
-    scan = Scan(path=path, window=window)
+    scan = Scan(path=path, window=window, module=module)
     st = hostio.stat(host, path)
     if not st.exists:
         scan.error = f"log file not found: {path}"
@@ -208,8 +368,8 @@ def scan_log(host: Any, path: str, since: dt.datetime | None, tail_lines: int = 
     return scan
 
 
-def tail(host: Any, path: str, lines: int = 20) -> list[str]:
-    """The last lines of the log, decoded leniently (for the template's "TAIL -20")."""
+def tail(host: Host, path: str, lines: int = 20) -> list[str]:
+    """The last lines of the log (each capped), decoded leniently (for the template's "TAIL -20")."""
     st = hostio.stat(host, path)
     if not st.exists:
         return []
@@ -224,17 +384,22 @@ def tail(host: Any, path: str, lines: int = 20) -> list[str]:
 # ------------------------------------------------------------------ items
 
 
-def scan_for(spec: Any, started_at: dt.datetime | None, host: Any | None = None) -> Scan:
+def scan_for(spec: Spec, started_at: dt.datetime | None, host: Host | None = None) -> Scan:
     """The phase-6 scan: baseline window (or thresholds.log_tail_lines), in the log's time zone."""
     host = host or hostio.local_host()
     if not spec.paths.log_file:
         return Scan(path="", window="-", error="paths.log_file is not set in deploy.toml", covered=False)
     return scan_log(
-        host, spec.paths.log_file, started_at, spec.thresholds.log_tail_lines, getattr(spec.service, "log_timezone", "UTC")
+        host,
+        spec.paths.log_file,
+        started_at,
+        spec.thresholds.log_tail_lines,
+        spec.service.log_timezone,
+        spec.deployment.module,
     )
 
 
-def _command(spec: Any, scan: Scan) -> str:
+def _command(spec: Spec, scan: Scan) -> str:
     if spec.thresholds.log_tail_lines:
         return f"tail -{spec.thresholds.log_tail_lines} {scan.path} | grep -c 'ERROR\\|CRITICAL'"
     return f"read {scan.path} backwards, records {scan.window} with level ERROR or CRITICAL"
@@ -249,7 +414,13 @@ def _header(scan: Scan) -> list[str]:
     return lines + [f"Note: {n}" for n in scan.notes]
 
 
-def _unusable(item: str, scan: Scan, host: Any) -> CheckResult | None:
+def _earlier(tally: Tally) -> list[str]:
+    """The line saying how many records are counted but not pasted (none below MAX_SHOWN)."""
+    more = tally.count - len(tally.newest)
+    return [f"({more} earlier record(s) not shown)"] if more > 0 else []
+
+
+def _unusable(item: str, scan: Scan, host: Host) -> CheckResult | None:
     if scan.error:
         return failed(item, scan.error, evidence="\n".join(_header(scan)), host=hostio.host_name(host))
     if not scan.covered:
@@ -259,74 +430,75 @@ def _unusable(item: str, scan: Scan, host: Any) -> CheckResult | None:
     return None
 
 
-def error_count(spec: Any, scan: Scan, host: Any | None = None) -> CheckResult:
+def error_count(spec: Spec, scan: Scan, host: Host | None = None) -> CheckResult:
     """6.1: ERROR/CRITICAL records in the window <= thresholds.max_log_errors (0)."""
     host = host or hostio.local_host()
     bad = _unusable("6.1", scan, host)
     if bad:
         return bad
-    count = len(scan.errors)
+    found = scan.error_records
+    count = found.count
     limit = spec.thresholds.max_log_errors
-    shown = [r.header for r in scan.errors[-MAX_SHOWN:]]
-    evidence = "\n".join([*_header(scan), f"Count: {count}", f"Expected: <= {limit}", "", *shown])
-    figures = {"errors": count, "critical": sum(r.level == "CRITICAL" for r in scan.errors), "lines_read": scan.lines_read}
+    shown = [r.header for r in found.last]
+    evidence = "\n".join([*_header(scan), f"Count: {count}", f"Expected: <= {limit}", "", *_earlier(found), *shown])
+    figures = {"errors": count, "critical": found.critical, "lines_read": scan.lines_read}
     kw = {"evidence": evidence, "queries": [_command(spec, scan)], "figures": figures, "host": hostio.host_name(host)}
     if count > limit:
         return failed("6.1", f"ERRORS PRESENT: {count} ERROR/CRITICAL record(s) {scan.window}", **kw)
     return passed("6.1", f"NO ERRORS {scan.window}" + (f" ({count} <= {limit})" if count else ""), **kw)
 
 
-def module_errors(spec: Any, scan: Scan, host: Any | None = None) -> CheckResult:
+def module_errors(spec: Spec, scan: Scan, host: Host | None = None) -> CheckResult:
     """6.2: no ERROR/CRITICAL record from the module (its logger, or its name in the message/traceback)."""
     host = host or hostio.local_host()
     bad = _unusable("6.2", scan, host)
     if bad:
         return bad
     module = spec.deployment.module
-    found = scan.module_errors(module)
-    shown = [r.header for r in found[-MAX_SHOWN:]] or ["NONE"]
+    found = scan.module_records
+    shown = [*_earlier(found), *(r.header for r in found.last)] or ["NONE"]
     evidence = "\n".join([*_header(scan), "", "Result:", *shown])
     kw = {
         "evidence": evidence,
         "host": hostio.host_name(host),
-        "figures": {"module_errors": len(found)},
+        "figures": {"module_errors": found.count},
         "queries": [f"{_command(spec, scan)}, logger odoo.addons.{module}* or mentioning {module}"],
     }
-    if found:
-        first = found[0]
-        return failed("6.2", f"MODULE ERRORS: {len(found)}, first at {first.when} {first.logger}: {first.message[:120]}", **kw)
+    first = found.first
+    if first is not None:
+        return failed("6.2", f"MODULE ERRORS: {found.count}, first at {first.when} {first.logger}: {first.message[:120]}", **kw)
     return passed("6.2", f"NO MODULE ERRORS from {module} {scan.window}", **kw)
 
 
-def error_details(spec: Any, scan: Scan, host: Any | None = None) -> CheckResult:
-    """6.3: the full messages and tracebacks of every ERROR/CRITICAL record found."""
+def error_details(spec: Spec, scan: Scan, host: Host | None = None) -> CheckResult:
+    """6.3: the full messages and tracebacks of every ERROR/CRITICAL record found (the last MAX_SHOWN)."""
     host = host or hostio.local_host()
     bad = _unusable("6.3", scan, host)
     if bad:
         return bad
-    if not scan.errors:
+    found = scan.error_records
+    if not found.newest:
         return passed(
             "6.3", "no errors: nothing to paste", evidence="\n".join([*_header(scan), "", "NONE"]), host=hostio.host_name(host)
         )
-    blocks = [r.text() for r in scan.errors[-MAX_SHOWN:]]
-    more = len(scan.errors) - len(blocks)
+    blocks = [r.text() for r in found.last]
+    more = found.count - len(blocks)
     evidence = "\n\n".join(
         ["\n".join(_header(scan)), *blocks] + ([f"({more} earlier record(s) not shown; see 6.1)"] if more > 0 else [])
     )
-    tracebacks = sum(1 for r in scan.errors if any(c.startswith("Traceback") for c in r.continuation))
-    last = scan.errors[-1]
+    last = found.newest[0]
     return failed(
         "6.3",
-        f"{len(scan.errors)} error record(s), {tracebacks} with traceback; last: {last.logger}: {last.message[:100]}",
+        f"{found.count} error record(s), {found.tracebacks} with traceback; last: {last.logger}: {last.message[:100]}",
         evidence=evidence,
         host=hostio.host_name(host),
-        figures={"records": len(scan.errors), "tracebacks": tracebacks},
+        figures={"records": found.count, "tracebacks": found.tracebacks},
     )
 
 
-def since_restart(spec: Any, started: dt.datetime | None, host: Any) -> tuple[Scan | None, list[Record]]:
-    """3.4: module errors since the service (re)started; (None, []) when no log is configured."""
+def since_restart(spec: Spec, started: dt.datetime | None, host: Host) -> tuple[Scan | None, Tally]:
+    """3.4: the module's errors since the service (re)started; (None, no records) when no log is configured."""
     if not spec.paths.log_file:
-        return None, []
-    scan = scan_log(host, spec.paths.log_file, started, 0, getattr(spec.service, "log_timezone", "UTC"))
-    return scan, scan.module_errors(spec.deployment.module)
+        return None, Tally()
+    scan = scan_log(host, spec.paths.log_file, started, 0, spec.service.log_timezone, spec.deployment.module)
+    return scan, scan.module_records

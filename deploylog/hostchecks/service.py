@@ -352,15 +352,15 @@ def healthy(spec: Any, state: ServiceState, started_at: dt.datetime | None, host
         problems.append(scan.error)
     else:
         lines.append(f"Recent Errors in Logs ({spec.deployment.module}, {scan.window}):")
-        lines += [f"  {r.header}" for r in found[-20:]] or ["  NONE"]
-        if found:
+        lines += [f"  {r.header}" for r in found.last[-20:]] or ["  NONE"]
+        if found.first is not None:
             problems.append(
-                f"{len(found)} error(s) of {spec.deployment.module} in the log since the restart "
-                f"(first: {found[0].when} {found[0].message[:80]})"
+                f"{found.count} error(s) of {spec.deployment.module} in the log since the restart "
+                f"(first: {found.first.when} {found.first.message[:80]})"
             )
         lines += ["", "Last 20 log lines:", *logs.tail(host, spec.paths.log_file, 20)]
         queries.append(f"tail -20 {spec.paths.log_file}")
-    kw = {"evidence": "\n".join(lines), "queries": queries, "host": name, "figures": {"module_errors": len(found)}}
+    kw = {"evidence": "\n".join(lines), "queries": queries, "host": name, "figures": {"module_errors": found.count}}
     if not state.running:
         problems.insert(0, "service is not running")
     if problems:

@@ -21,6 +21,7 @@ from typing import Any
 
 from deploylog.errors import DeploylogError
 from deploylog.files import write_atomic
+from deploylog.log import evidence
 from deploylog.redact import redact_obj
 
 FORMAT = "deploylog-state/1"
@@ -117,6 +118,7 @@ def append_event(
         if prepare is not None:
             prepare(state, event)
         event = redact_obj(event)
+        event = evidence.cap_event(event, path.parent)  # after redaction: attachments hold the redacted text
         event["seq"] = len(state["events"]) + 1
         state["events"].append(event)
         return save(path, state)
