@@ -17,9 +17,9 @@ from deploylog.demo import module_repo as hr
 from deploylog.files import sha256_file
 from deploylog.hostchecks import backup, guards, take_backup
 from selftests.support.host_pg import cluster_for, odoo_database
-from selftests.support.host_spec import ROOT, make_spec
+from selftests.support.host_spec import LOCAL, ROOT, make_spec
 
-DB = "osusproperties"
+DB = "host_selftest_osus"  # the configured [database] name is the database the dsn reaches
 HOUR = dt.timedelta(hours=1)
 
 
@@ -33,7 +33,7 @@ def pg(request):
 
 @pytest.fixture(scope="module")
 def odoo_dsn(pg):
-    return odoo_database(pg, "host_selftest_osus")
+    return odoo_database(pg, DB)
 
 
 @pytest.fixture(scope="module")
@@ -86,22 +86,22 @@ def test_backups_taken_the_template_way_pass_1_1_to_1_3(taken):
     assert names[0].startswith(f"{DB}_PRE_DEPLOY_") and names[0].endswith(".dump")
     assert names[1].startswith(f"{hr.MODULE}_") and names[1].endswith(".tar.gz")
     assert names[2].startswith("DEPLOYMENT_SNAPSHOT_")
-    r11 = backup.database_dump(spec, phase0)
+    r11 = backup.database_dump(spec, phase0, LOCAL)
     assert r11.status == "PASS", r11.message
     assert files[0].sha256 in r11.evidence
     for table in ("account_payment", "account_move", "account_move_line", "account_bank_reconciliation_line"):
         assert f"TABLE DATA {table}: present" in r11.evidence
-    r12 = backup.code_backup(spec, phase0)
+    r12 = backup.code_backup(spec, phase0, LOCAL)
     assert r12.status == "PASS", r12.message
     assert f"{hr.MODULE}/__manifest__.py: present, version {hr.OLD_VERSION}" in r12.evidence
-    r13 = backup.snapshot_marker(spec, phase0)
+    r13 = backup.snapshot_marker(spec, phase0, LOCAL)
     assert r13.status == "PASS", r13.message
     assert f"sha256={files[0].sha256}" in r13.evidence and f"sha256={files[1].sha256}" in r13.evidence
 
 
 def test_dump_older_than_phase_0_fails_1_1(taken, tmp_path):
     spec, _phase0, _ = fresh_copy(taken, tmp_path)
-    r = backup.database_dump(spec, dt.datetime.now(dt.UTC) + HOUR)  # phase 0 began after the dump was written
+    r = backup.database_dump(spec, dt.datetime.now(dt.UTC) + HOUR, LOCAL)  # phase 0 began after the dump was written
     assert r.status == "FAIL" and r.item == "1.1"
     assert "before phase 0 started" in r.message and "not this deployment's backup" in r.message
 
@@ -111,9 +111,9 @@ def test_truncated_dump_fails_1_1_although_its_listing_still_reads(taken, tmp_pa
     dump = next(target.glob("*.dump"))
     data = dump.read_bytes()
     dump.write_bytes(data[: len(data) // 2])
-    listing = backup.list_dump(spec, backup.hostio.local_host(), str(dump))
+    listing = backup.list_dump(spec, LOCAL, str(dump))
     assert listing.ok  # pg_restore --list only reads the table of contents...
-    r = backup.database_dump(spec, phase0)
+    r = backup.database_dump(spec, phase0, LOCAL)
     assert r.status == "FAIL" and "dump is incomplete (truncated?)" in r.message  # ...the full read does not
 
 
@@ -121,7 +121,7 @@ def test_dump_without_table_data_fails_1_1(pg, odoo_dsn, taken, tmp_path):
     spec, phase0, target = fresh_copy(taken, tmp_path)
     dump = next(target.glob("*.dump"))
     subprocess.run([str(pg.bin_dir / "pg_dump"), "--format=custom", "--schema-only", f"--file={dump}", odoo_dsn], check=True)
-    r = backup.database_dump(spec, phase0)
+    r = backup.database_dump(spec, phase0, LOCAL)
     assert r.status == "FAIL" and "no TABLE DATA for account_payment, account_move, account_move_line" in r.message
 
 
@@ -129,10 +129,10 @@ def test_garbage_and_missing_dump_fail_1_1(taken, tmp_path):
     spec, phase0, target = fresh_copy(taken, tmp_path)
     dump = next(target.glob("*.dump"))
     dump.write_bytes(b"not a dump\n")
-    r = backup.database_dump(spec, phase0)
+    r = backup.database_dump(spec, phase0, LOCAL)
     assert r.status == "FAIL" and "pg_restore --list cannot read it" in r.message
     dump.unlink()
-    r = backup.database_dump(spec, phase0)
+    r = backup.database_dump(spec, phase0, LOCAL)
     assert r.status == "FAIL" and f"no {DB}_PRE_DEPLOY_*.dump in {target}" in r.message
 
 
@@ -141,7 +141,7 @@ def test_truncated_archive_fails_1_2(taken, tmp_path):
     archive = next(target.glob("*.tar.gz"))
     data = archive.read_bytes()
     archive.write_bytes(data[: len(data) // 2])
-    r = backup.code_backup(spec, phase0)
+    r = backup.code_backup(spec, phase0, LOCAL)
     assert r.status == "FAIL" and "archive is not readable" in r.message
 
 
@@ -150,23 +150,23 @@ def test_archive_without_manifest_or_of_the_new_code_fails_1_2(taken, tmp_path, 
     archive = next(target.glob("*.tar.gz"))
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(module_checkout / hr.MODULE / "models", arcname=f"{hr.MODULE}/models")
-    r = backup.code_backup(spec, phase0)
+    r = backup.code_backup(spec, phase0, LOCAL)
     assert r.status == "FAIL" and f"does not hold {hr.MODULE}/__manifest__.py" in r.message
     new_code = tmp_path / "new" / hr.MODULE
     new_code.mkdir(parents=True)
     (new_code / "__manifest__.py").write_text(hr.MANIFEST.format(version=hr.NEW_VERSION))
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(new_code, arcname=hr.MODULE)
-    r = backup.code_backup(spec, phase0)
+    r = backup.code_backup(spec, phase0, LOCAL)
     assert r.status == "FAIL" and "cannot roll back" in r.message
 
 
 def test_stale_or_missing_marker_fails_1_3(taken, tmp_path):
     spec, _, target = fresh_copy(taken, tmp_path)
-    r = backup.snapshot_marker(spec, dt.datetime.now(dt.UTC) + HOUR)
+    r = backup.snapshot_marker(spec, dt.datetime.now(dt.UTC) + HOUR, LOCAL)
     assert r.status == "FAIL" and "stale marker" in r.message
     next(target.glob("DEPLOYMENT_SNAPSHOT_*")).unlink()
-    r = backup.snapshot_marker(spec, None)
+    r = backup.snapshot_marker(spec, None, LOCAL)
     assert r.status == "FAIL" and "no DEPLOYMENT_SNAPSHOT_*" in r.message
 
 
@@ -225,7 +225,7 @@ def deployed(tmp_path, **kw):
 
 
 def check(spec, item, conn):
-    return guards.check_guard(spec, spec.guard_for(item), conn)
+    return guards.check_guard(spec, spec.guard_for(item), conn, LOCAL)
 
 
 def test_guards_of_the_deployed_module_pass_4_2_to_4_4(tmp_path, conn):
@@ -300,7 +300,7 @@ def test_verify_restore_matches_the_baseline_and_catches_a_dump_missing_data(pg,
     ok, text = restore.verify_against_baseline(spec, str(dump.path), base=base)
     assert ok, text
     assert "fingerprint payments" in text and "MISMATCH" not in text
-    r = backup.database_dump(spec, dt.datetime.now(dt.UTC) - HOUR, restore_check=restore.checker(spec, base))
+    r = backup.database_dump(spec, dt.datetime.now(dt.UTC) - HOUR, LOCAL, restore_check=restore.checker(spec, base, LOCAL))
     assert r.status == "PASS" and "(restored and counted)" in r.message
     # a payment deleted after the baseline: the new dump no longer holds the baseline's data
     with psycopg.connect(dsn, autocommit=True) as conn:
@@ -309,7 +309,7 @@ def test_verify_restore_matches_the_baseline_and_catches_a_dump_missing_data(pg,
     later = take_backup.take_backups(spec, when=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1))[0]
     ok, text = restore.verify_against_baseline(spec, str(later.path), base=base)
     assert not ok and "MISMATCH" in text
-    r = backup.database_dump(spec, dt.datetime.now(dt.UTC) - HOUR, restore_check=restore.checker(spec, base))
+    r = backup.database_dump(spec, dt.datetime.now(dt.UTC) - HOUR, LOCAL, restore_check=restore.checker(spec, base, LOCAL))
     assert r.status == "FAIL" and "restored copy does not match the baseline counts" in r.message
     with psycopg.connect(pg.dsn("postgres")) as conn:  # no scratch database left behind
         assert not conn.execute("SELECT datname FROM pg_database WHERE datname LIKE '%deploylog_verify%'").fetchall()
@@ -335,7 +335,7 @@ def test_phase_1_over_ssh_agrees_with_local(taken, tmp_path, tmp_path_factory):
         remote = testinfra.get_host(sshd.hostspec, ssh_config=str(sshd.config))
         spec, phase0, target = fresh_copy(taken, tmp_path)
         for check in (backup.database_dump, backup.code_backup, backup.snapshot_marker):
-            there, here = check(spec, phase0, remote), check(spec, phase0)
+            there, here = check(spec, phase0, remote), check(spec, phase0, LOCAL)
             assert there.status == here.status == "PASS", there.message
             assert there.figures.get("sha256") == here.figures.get("sha256")
             assert there.host == "ssh://127.0.0.1"

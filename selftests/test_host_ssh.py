@@ -15,7 +15,7 @@ from deploylog.demo import module_repo as hr
 from deploylog.demo import odoo_log as hl
 from deploylog.demo.odoo_server import OdooServer
 from deploylog.hostchecks import code, hostio, logs, service
-from selftests.support.host_spec import make_spec
+from selftests.support.host_spec import LOCAL, make_spec
 from selftests.support.host_sshd import Sshd
 
 T0 = dt.datetime(2025, 12, 22, 10, 0, tzinfo=dt.UTC)
@@ -47,7 +47,7 @@ def test_phase_2_over_ssh_agrees_with_local(remote, tmp_path):
     hr.deploy(repo)
     spec = make_spec(paths={"repo": str(repo)})
     for check in (code.git_pull, code.changed_files, code.syntax):
-        there, here = check(spec, before, remote), check(spec, before, hostio.local_host())
+        there, here = check(spec, before, remote), check(spec, before, LOCAL)
         assert there.status == here.status == "PASS", there.message
         assert there.host == "ssh://127.0.0.1" and here.host == "local"
     assert code.manifest_version(spec, remote).status == "PASS"
@@ -67,7 +67,7 @@ def test_log_read_backwards_over_ssh(remote, tmp_path, monkeypatch):
     monkeypatch.setattr(logs, "BLOCK", 4096)  # several dd round trips, not one
     spec = make_spec(paths={"log_file": str(path)})
     there = logs.scan_for(spec, T0, remote)
-    here = logs.scan_for(spec, T0, hostio.local_host())
+    here = logs.scan_for(spec, T0, LOCAL)
     assert [r.text() for r in there.errors] == [r.text() for r in here.errors] != []
     assert there.files == here.files == [str(path), f"{path}.1"]
     r = logs.error_details(spec, there, remote)
@@ -85,7 +85,7 @@ def test_service_over_ssh(remote, tmp_path):
             )
             state = service.read_state(spec, remote)
             assert state.running and state.pid == server.proc.pid, state
-            local = service.read_state(spec)
+            local = service.read_state(spec, LOCAL)
             assert abs((state.started - local.started).total_seconds()) < 1e-6
             hl.healthy_log(tmp_path / "odoo-server.log", state.started - dt.timedelta(hours=1), state.started)
             r = service.healthy(spec, state, state.started - dt.timedelta(hours=1), remote)
