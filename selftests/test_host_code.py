@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import compileall
 from pathlib import Path
 
 import pytest
@@ -99,6 +100,38 @@ def test_uncommitted_edit_fails_2_2(checkout):
     (repo / hr.MODULE / "models" / "account_move.py").write_text(hr.MOVE_OLD)
     r = code.changed_files(spec, before, LOCAL)
     assert r.status == "FAIL" and "uncommitted" in r.message
+
+
+def write_bytecode(repo: Path) -> list[Path]:
+    """What Odoo's restart leaves in a checkout without a .gitignore: __pycache__/*.pyc beside every module file."""
+    compileall.compile_dir(str(repo / hr.MODULE), quiet=1)
+    stray = repo / hr.MODULE / "models" / "account_move.cpython-311.pyo"  # an old-style cache beside its source
+    stray.write_bytes(b"\x00bytecode")
+    written = sorted(repo.rglob("*.py[co]"))
+    assert len(written) >= 4 and not (repo / ".gitignore").exists()
+    return written
+
+
+def test_bytecode_caches_written_after_the_restart_pass_2_2(checkout):
+    repo, before, spec = checkout
+    hr.deploy(repo)
+    written = write_bytecode(repo)
+    r = code.changed_files(spec, before, LOCAL)
+    assert r.status == "PASS", r.message
+    assert r.message == "4 FILES CHANGED as expected (+ manifest version bump)"
+    assert f"Ignored {len(written)} bytecode cache file(s) (__pycache__/, *.pyc, *.pyo)" in r.evidence
+    assert r.figures["uncommitted"] == [] and r.figures["bytecode_ignored"] == len(written)
+    assert code.syntax(spec, before, LOCAL).status == "PASS"
+
+
+def test_another_untracked_file_beside_the_bytecode_fails_2_2_naming_it(checkout):
+    repo, before, spec = checkout
+    hr.deploy(repo)
+    write_bytecode(repo)
+    (repo / hr.MODULE / "models" / "account_payment.py.orig").write_text("left by a merge\n")
+    r = code.changed_files(spec, before, LOCAL)
+    assert r.status == "FAIL" and r.item == "2.2"
+    assert r.message == f"UNEXPECTED CHANGES - uncommitted: {hr.MODULE}/models/account_payment.py.orig"
 
 
 def test_python_syntax_error_fails_2_3_with_file_and_line(checkout):

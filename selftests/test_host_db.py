@@ -10,10 +10,13 @@ import sys
 import tarfile
 import tomllib
 
+import psycopg
 import pytest
+from psycopg import sql
 
 from deploylog import db, tomlwrite
 from deploylog.demo import module_repo as hr
+from deploylog.errors import DeploylogError
 from deploylog.files import sha256_file
 from deploylog.hostchecks import backup, guards, take_backup
 from selftests.support.host_pg import cluster_for, odoo_database
@@ -86,9 +89,18 @@ def test_backups_taken_the_template_way_pass_1_1_to_1_3(taken):
     assert names[0].startswith(f"{DB}_PRE_DEPLOY_") and names[0].endswith(".dump")
     assert names[1].startswith(f"{hr.MODULE}_") and names[1].endswith(".tar.gz")
     assert names[2].startswith("DEPLOYMENT_SNAPSHOT_")
-    r11 = backup.database_dump(spec, phase0, LOCAL)
+    r11 = backup.database_dump(spec, phase0, LOCAL, server_version=server_version(spec))
     assert r11.status == "PASS", r11.message
+    assert r11.message.endswith(f", database {DB}")
     assert files[0].sha256 in r11.evidence
+    # the evidence shows what the file says about itself, not a command line rebuilt from deploy.toml
+    assert "Command: pg_dump" not in r11.evidence
+    assert f"  dbname: {DB}  (expected {DB}, [database] name)" in r11.evidence
+    assert f"  Dumped from database version: {server_version(spec)}  (baseline server {server_version(spec)})" in r11.evidence
+    assert r11.figures["dbname"] == DB and r11.figures["format"] == "CUSTOM"
+    created = dt.datetime.fromisoformat(r11.figures["created_utc"])
+    written = dt.datetime.fromtimestamp(files[0].path.stat().st_mtime, dt.UTC)
+    assert dt.timedelta(0) <= written - created < dt.timedelta(minutes=1)  # header: the dump's start, in whole seconds
     for table in ("account_payment", "account_move", "account_move_line", "account_bank_reconciliation_line"):
         assert f"TABLE DATA {table}: present" in r11.evidence
     r12 = backup.code_backup(spec, phase0, LOCAL)
@@ -104,6 +116,78 @@ def test_dump_older_than_phase_0_fails_1_1(taken, tmp_path):
     r = backup.database_dump(spec, dt.datetime.now(dt.UTC) + HOUR, LOCAL)  # phase 0 began after the dump was written
     assert r.status == "FAIL" and r.item == "1.1"
     assert "before phase 0 started" in r.message and "not this deployment's backup" in r.message
+
+
+def server_version(spec):
+    with db.connect(spec) as conn:
+        return conn.execute("SHOW server_version").fetchone()[0]
+
+
+def dump_as(pg, database, target, env=None):
+    """A real pg_dump -Fc of `database`, written under the name 1.1 looks for."""
+    subprocess.run(
+        [str(pg.bin_dir / "pg_dump"), "--format=custom", f"--file={target}", pg.dsn(database)],
+        check=True,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_dump_of_a_staging_copy_fails_1_1_naming_its_database(pg, taken, tmp_path):
+    spec, phase0, target = fresh_copy(taken, tmp_path)
+    staging = f"{DB}_staging"
+    with psycopg.connect(pg.dsn("postgres"), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(staging)))
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(staging), sql.Identifier(DB)))
+    try:
+        dump = next(target.glob("*.dump"))
+        dump.unlink()
+        dump_as(pg, staging, target / f"{DB}_PRE_DEPLOY_{backup.stamp()}.dump")  # same data, same name pattern
+    finally:
+        with psycopg.connect(pg.dsn("postgres"), autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(staging)))
+    r = backup.database_dump(spec, phase0, LOCAL, server_version=server_version(spec))
+    assert r.status == "FAIL" and r.item == "1.1"
+    assert r.message == f"FAILED: dump is of database {staging!r} (read from its header), not {DB!r} [database] name"
+    assert f"  dbname: {staging}  (expected {DB}, [database] name)" in r.evidence
+    assert "Full read (pg_restore to /dev/null): not run: the header already rules the dump out" in r.evidence
+
+
+def test_old_dump_touched_to_now_fails_1_1_on_its_header_time(taken, tmp_path):
+    spec, _, target = fresh_copy(taken, tmp_path)
+    dump = next(target.glob("*.dump"))
+    phase0 = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2)  # phase 0 began after the dump was made...
+    touched = (phase0 + dt.timedelta(seconds=1)).timestamp()
+    os.utime(dump, (touched, touched))  # ...but its mtime says otherwise
+    r = backup.database_dump(spec, phase0, LOCAL)
+    assert r.status == "FAIL" and r.item == "1.1"
+    assert r.message.startswith("FAILED: dump header says it was created at ")
+    assert r.message.endswith(f", before phase 0 started at {phase0.isoformat(timespec='seconds')}: not this deployment's backup")
+    assert "written" not in r.message  # the mtime alone would have passed it
+
+
+def test_dump_of_another_server_fails_1_1(taken, tmp_path):
+    spec, phase0, _ = fresh_copy(taken, tmp_path)
+    ours = server_version(spec)
+    r = backup.database_dump(spec, phase0, LOCAL, server_version="9.6.24")
+    assert r.status == "FAIL"
+    assert r.message == f"FAILED: dump is from a PostgreSQL {ours} server, the baseline's server is 9.6.24: another server's dump"
+
+
+def test_dump_time_is_converted_to_utc_in_the_hosts_zone(pg, odoo_dsn, tmp_path, monkeypatch):
+    # a dump made in New York: its header holds New York wall time, and pg_restore prints it with the reader's zone
+    target = tmp_path / f"{DB}_PRE_DEPLOY_{backup.stamp()}.dump"
+    made = dt.datetime.now(dt.UTC)
+    dump_as(pg, DB, target, env={"TZ": "America/New_York"})
+    monkeypatch.setenv("TZ", "America/New_York")  # the host's environment, where the dump was made
+    header = backup.list_dump(make_spec(paths={"pg_bin_dir": str(pg.bin_dir)}), LOCAL, str(target)).header
+    assert header.created.endswith((" EST", " EDT"))
+    assert abs(backup.created_utc(LOCAL, header.created) - made) < dt.timedelta(seconds=5)
+    # the hour repeated when daylight saving time ends: the zone abbreviation settles which one
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    assert backup.created_utc(LOCAL, "2025-10-26 02:30:00 CEST") == dt.datetime(2025, 10, 26, 0, 30, tzinfo=dt.UTC)
+    assert backup.created_utc(LOCAL, "2025-10-26 02:30:00 CET") == dt.datetime(2025, 10, 26, 1, 30, tzinfo=dt.UTC)
+    with pytest.raises(DeploylogError, match="pg_restore and date disagree on the time zone"):
+        backup.created_utc(LOCAL, "2025-10-26 02:30:00 JST")
 
 
 def test_truncated_dump_fails_1_1_although_its_listing_still_reads(taken, tmp_path):
