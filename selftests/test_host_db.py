@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import os
+import signal
 import subprocess
 import sys
 import tarfile
+import threading
+import time
 import tomllib
+from pathlib import Path
 
 import psycopg
 import pytest
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
 from deploylog import db, tomlwrite
 from deploylog.demo import module_repo as hr
@@ -428,3 +434,182 @@ def test_phase_1_over_ssh_agrees_with_local(taken, tmp_path, tmp_path_factory):
         assert backup.code_backup(spec, phase0, remote).status == "FAIL"  # tar -tzf on the remote side
     finally:
         sshd.stop()
+
+
+# ------------------------------------------- deploylog backup: password, locks
+
+
+PASSWORD = "s3cret:pass\\word with 'quotes'"  # ':' and '\' are what a passfile escapes
+
+
+@pytest.fixture
+def password_role(pg):
+    """A role that must give its password (scram-sha-256) on loopback; the test cluster trusts everyone else."""
+    role = "deploylog_pw_role"
+    hba = pg.data_dir / "pg_hba.conf"
+    original = hba.read_text()
+    with psycopg.connect(pg.dsn("postgres"), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+        conn.execute("SET password_encryption = 'scram-sha-256'")
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN SUPERUSER PASSWORD {}").format(sql.Identifier(role), sql.Literal(PASSWORD)))
+        hba.write_text(f"host all {role} 127.0.0.1/32 scram-sha-256\n{original}")
+        conn.execute("SELECT pg_reload_conf()")
+    without = make_conninfo(pg.dsn(DB), user=role)
+    for _ in range(100):  # the reload is asynchronous: wait until the role is refused without its password
+        try:
+            psycopg.connect(without).close()
+        except psycopg.OperationalError:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("pg_hba.conf reload did not take effect")
+    yield role
+    hba.write_text(original)
+    with psycopg.connect(pg.dsn("postgres"), autocommit=True) as conn:
+        conn.execute("SELECT pg_reload_conf()")
+        conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
+@contextlib.contextmanager
+def locked(dsn, table):
+    """Another session holding ACCESS EXCLUSIVE on a table until the block ends."""
+    conn = psycopg.connect(dsn)
+    conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(sql.Identifier(table)))
+    try:
+        yield
+    finally:
+        conn.close()  # rolls back: the lock is released
+
+
+def in_thread(call):
+    """Run call() in a thread; returns (thread, outcome dict with 'value' or 'error')."""
+    outcome = {}
+
+    def target():
+        try:
+            outcome["value"] = call()
+        except BaseException as exc:  # the test inspects it
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    return thread, outcome
+
+
+def pg_dump_writing_into(directory, timeout=30.0):
+    """(argv, environment) of the running pg_dump whose --file is in directory, read from /proc."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for proc in Path("/proc").iterdir():
+            try:
+                argv = (proc / "cmdline").read_bytes().split(b"\0")
+                if argv[0].endswith(b"pg_dump") and any(str(directory).encode() in a for a in argv):
+                    environ = dict(e.split(b"=", 1) for e in (proc / "environ").read_bytes().split(b"\0") if b"=" in e)
+                    return [a.decode() for a in argv if a], {k.decode(): v.decode() for k, v in environ.items()}
+            except (OSError, IndexError):
+                continue
+        time.sleep(0.02)
+    raise AssertionError(f"no pg_dump writing into {directory} within {timeout}s")
+
+
+def backup_spec(pg, module_checkout, backup_dir, **database):
+    return make_spec(
+        database={"name": DB, "dsn": pg.dsn(DB), **database},
+        paths={"repo": str(module_checkout), "backup_dir": str(backup_dir), "pg_bin_dir": str(pg.bin_dir)},
+    )
+
+
+def test_backup_password_never_on_pg_dumps_command_line(pg, odoo_dsn, password_role, module_checkout, tmp_path):
+    bk = tmp_path / "bk"
+    spec = backup_spec(pg, module_checkout, bk, lock_timeout_ms=60_000)
+    no_password = make_conninfo(pg.dsn(DB), user=password_role)
+    with pytest.raises(DeploylogError, match="no password supplied"):  # the role really needs it
+        take_backup.take_backups(spec, dsn=no_password)
+    assert not list(bk.iterdir())
+    dsn = make_conninfo(no_password, password=PASSWORD)  # as `deploylog backup --dsn '... password=...'`
+    with locked(odoo_dsn, "account_move"):  # holds pg_dump running while its /proc entry is read
+        thread, outcome = in_thread(lambda: take_backup.take_backups(spec, dsn=dsn))
+        argv, environ = pg_dump_writing_into(bk)
+        assert not [a for a in argv if "s3cret" in a or "password=" in a], argv
+        passfile = Path(environ["PGPASSFILE"])
+        assert passfile.stat().st_mode & 0o777 == 0o600 and passfile.parent.stat().st_mode & 0o777 == 0o700
+    thread.join(60)
+    assert "PGPASSWORD" not in environ
+    assert not passfile.parent.exists()  # removed afterwards
+    assert "error" not in outcome, outcome
+    dump = outcome["value"][0]
+    assert backup.list_dump(spec, LOCAL, str(dump.path)).header.dbname == DB  # the dump succeeded as that role
+
+
+def test_backup_gives_up_on_a_locked_table_and_leaves_no_partial(pg, odoo_dsn, module_checkout, tmp_path):
+    bk = tmp_path / "bk"
+    spec = backup_spec(pg, module_checkout, bk, lock_timeout_ms=500)
+    with locked(odoo_dsn, "account_move"):
+        thread, outcome = in_thread(lambda: take_backup.take_backups(spec))
+        thread.join(30)
+        assert not thread.is_alive(), "pg_dump still waiting for the lock after 30 s"
+    assert isinstance(outcome.get("error"), DeploylogError), outcome
+    assert str(outcome["error"]) == (
+        f"pg_dump of {DB} gave up: table public.account_move is locked by another session and stayed locked for "
+        "[database] lock_timeout_ms = 500 ms; end that session or raise the setting"
+    )
+    assert list(bk.iterdir()) == []  # no .partial, no dump
+
+
+def test_interrupted_backup_leaves_no_partial(pg, odoo_dsn, module_checkout, tmp_path):
+    config = tmp_path / "deploy.toml"
+    raw = tomllib.loads((ROOT / "deploy.toml").read_text())
+    raw["database"].update(name=DB, dsn=odoo_dsn, lock_timeout_ms=60_000)
+    raw["paths"].update(repo=str(module_checkout), backup_dir=str(tmp_path / "bk"), pg_bin_dir=str(pg.bin_dir))
+    config.write_text(tomlwrite.dumps(raw))
+    with locked(odoo_dsn, "account_move"):
+        cli = subprocess.Popen([sys.executable, "-m", "deploylog", "--deploy-config", str(config), "backup"], cwd=ROOT)
+        try:
+            pg_dump_writing_into(tmp_path / "bk")
+            deadline = time.monotonic() + 30
+            while not list((tmp_path / "bk").glob("*.partial")) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert list((tmp_path / "bk").glob("*.dump.partial"))  # pg_dump has begun writing
+            cli.send_signal(signal.SIGINT)  # Ctrl-C while pg_dump waits for the lock
+            assert cli.wait(30) == 130
+        finally:
+            cli.kill()
+    assert list((tmp_path / "bk").iterdir()) == []
+
+
+def test_verify_restore_keeps_the_password_off_pg_restores_command_line(pg, odoo_dsn, password_role, module_checkout, tmp_path):
+    from deploylog import baseline as baseline_mod
+    from deploylog.hostchecks import restore
+
+    # pg_restore as a recording wrapper around the real one: what argv and environment it was given
+    wrapped = tmp_path / "bin"
+    wrapped.mkdir()
+    record = tmp_path / "pg_restore.argv"
+    (wrapped / "pg_restore").write_text(
+        f'#!/bin/sh\nprintf "%s\\n" "$@" > {record}\necho "PGPASSFILE=$PGPASSFILE" >> {record}\nexec {pg.bin_dir}/pg_restore "$@"\n'
+    )
+    (wrapped / "pg_restore").chmod(0o755)
+    (wrapped / "pg_dump").symlink_to(pg.bin_dir / "pg_dump")
+    spec = make_spec(
+        database={"name": DB, "dsn": odoo_dsn},
+        paths={
+            "repo": str(module_checkout),
+            "backup_dir": str(tmp_path / "bk"),
+            "pg_bin_dir": str(wrapped),
+            "baseline_dir": str(tmp_path / "baseline"),
+        },
+    )
+    snap = db.Snapshot(db.connect(spec))
+    try:
+        baseline_mod.store(spec, snap, dt.datetime.now(dt.UTC))
+    finally:
+        snap.close()
+    dump = take_backup.take_backups(spec)[0]
+    admin = make_conninfo(pg.dsn("postgres"), user=password_role, password=PASSWORD)
+    ok, text = restore.verify_against_baseline(spec, str(dump.path), admin_dsn=admin)
+    assert ok, text
+    given = record.read_text()
+    assert "s3cret" not in given and "password=" not in given and "s3cret" not in text
+    passfile = Path(given.rsplit("PGPASSFILE=", 1)[1].strip())
+    assert passfile.name == "pgpass" and not passfile.parent.exists()  # given through a passfile, removed afterwards
+    assert "Password: password passed through a 0600 passfile (PGPASSFILE), not argv" in text

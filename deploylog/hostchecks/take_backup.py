@@ -25,6 +25,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
+
 from deploylog import db
 from deploylog.errors import DeploylogError
 from deploylog.files import sha256_file
@@ -74,16 +76,36 @@ def _publishing(target: Path) -> Iterator[Path]:
         partial.unlink(missing_ok=True)
 
 
-_LOCKED = re.compile(r"LOCK TABLE (?:ONLY )?(\S+) IN ")
+# pg_dump locks every table it dumps in a few batched statements: "LOCK TABLE public.a, public.b IN ACCESS SHARE MODE"
+_LOCK_QUERY = re.compile(r"LOCK TABLE (?P<tables>.+?) IN ACCESS SHARE MODE")
+_HELD_LOCKS = """
+    SELECT DISTINCT format('%I.%I', n.nspname, c.relname)
+      FROM pg_locks l JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE l.granted AND l.mode = 'AccessExclusiveLock' AND l.pid <> pg_backend_pid()
+       AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+     ORDER BY 1"""
 
 
-def _dump_error(spec: Spec, stderr: str) -> str:
+def _locked_tables(conninfo: str, candidates: list[str]) -> list[str]:
+    """Which of the tables pg_dump waited for another session holds ACCESS EXCLUSIVE on now; [] when unknown."""
+    try:
+        with psycopg.connect(conninfo) as conn:
+            held = [row[0] for row in conn.execute(_HELD_LOCKS).fetchall()]
+    except psycopg.Error:
+        return []
+    return [t for t in held if t in candidates]
+
+
+def _dump_error(spec: Spec, stderr: str, conninfo: str) -> str:
     """One line naming the cause: the locked table and the setting to raise, or pg_dump's own error."""
     name = spec.database.name
-    locked = _LOCKED.search(stderr)
-    if locked and "timeout" in stderr:
+    waited = _LOCK_QUERY.search(stderr)
+    if waited and "timeout" in stderr:
+        candidates = [t.strip() for t in waited.group("tables").split(",")]
+        found = candidates if len(candidates) == 1 else _locked_tables(conninfo, candidates)
+        what = f"table {', '.join(found)} is" if found else f"one of {len(candidates)} tables is"
         return (
-            f"pg_dump of {name} gave up: table {locked.group(1)} is locked by another session and stayed locked for "
+            f"pg_dump of {name} gave up: {what} locked by another session and stayed locked for "
             f"[database] lock_timeout_ms = {spec.database.lock_timeout_ms} ms; end that session or raise the setting"
         )
     lines = [line for line in stderr.strip().splitlines() if line.strip()]
@@ -113,7 +135,7 @@ def dump_database(spec: Spec, target: Path, dsn: str | None = None) -> Taken:
         ]
         out = subprocess.run(argv, capture_output=True, text=True, check=False, env={**os.environ, **creds.env})
         if out.returncode != 0:
-            raise DeploylogError(_dump_error(spec, out.stderr))
+            raise DeploylogError(_dump_error(spec, out.stderr, conninfo))
     return _taken("dump", target)
 
 
