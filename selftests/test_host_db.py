@@ -364,19 +364,16 @@ def test_group_lookup_runs_read_only(conn):
 # ------------------------------------------------------- 1.1 deep: restore
 
 
-def test_verify_restore_matches_the_baseline_and_catches_a_dump_missing_data(pg, module_checkout, tmp_path):
-    import psycopg
-
+def with_baseline(name, dsn, module_checkout, pg_bin_dir, tmp_path):
+    """A spec for `name` whose phase-0 baseline is stored (what --verify-restore compares with)."""
     from deploylog import baseline as baseline_mod
-    from deploylog.hostchecks import restore
 
-    dsn = odoo_database(pg, "host_selftest_restore")
     spec = make_spec(
-        database={"name": "host_selftest_restore", "dsn": dsn},
+        database={"name": name, "dsn": dsn},
         paths={
             "repo": str(module_checkout),
             "backup_dir": str(tmp_path / "bk"),
-            "pg_bin_dir": str(pg.bin_dir),
+            "pg_bin_dir": str(pg_bin_dir),
             "baseline_dir": str(tmp_path / "baseline"),
         },
     )
@@ -385,6 +382,17 @@ def test_verify_restore_matches_the_baseline_and_catches_a_dump_missing_data(pg,
         baseline_mod.store(spec, snap, dt.datetime.now(dt.UTC))
     finally:
         snap.close()
+    return spec
+
+
+def test_verify_restore_matches_the_baseline_and_catches_a_dump_missing_data(pg, module_checkout, tmp_path):
+    import psycopg
+
+    from deploylog import baseline as baseline_mod
+    from deploylog.hostchecks import restore
+
+    dsn = odoo_database(pg, "host_selftest_restore")
+    spec = with_baseline("host_selftest_restore", dsn, module_checkout, pg.bin_dir, tmp_path)
     base = baseline_mod.load(spec)
     dump = take_backup.take_backups(spec)[0]
     ok, text = restore.verify_against_baseline(spec, str(dump.path), base=base)
@@ -578,7 +586,6 @@ def test_interrupted_backup_leaves_no_partial(pg, odoo_dsn, module_checkout, tmp
 
 
 def test_verify_restore_keeps_the_password_off_pg_restores_command_line(pg, odoo_dsn, password_role, module_checkout, tmp_path):
-    from deploylog import baseline as baseline_mod
     from deploylog.hostchecks import restore
 
     # pg_restore as a recording wrapper around the real one: what argv and environment it was given
@@ -590,20 +597,7 @@ def test_verify_restore_keeps_the_password_off_pg_restores_command_line(pg, odoo
     )
     (wrapped / "pg_restore").chmod(0o755)
     (wrapped / "pg_dump").symlink_to(pg.bin_dir / "pg_dump")
-    spec = make_spec(
-        database={"name": DB, "dsn": odoo_dsn},
-        paths={
-            "repo": str(module_checkout),
-            "backup_dir": str(tmp_path / "bk"),
-            "pg_bin_dir": str(wrapped),
-            "baseline_dir": str(tmp_path / "baseline"),
-        },
-    )
-    snap = db.Snapshot(db.connect(spec))
-    try:
-        baseline_mod.store(spec, snap, dt.datetime.now(dt.UTC))
-    finally:
-        snap.close()
+    spec = with_baseline(DB, odoo_dsn, module_checkout, wrapped, tmp_path)
     dump = take_backup.take_backups(spec)[0]
     admin = make_conninfo(pg.dsn("postgres"), user=password_role, password=PASSWORD)
     ok, text = restore.verify_against_baseline(spec, str(dump.path), admin_dsn=admin)
