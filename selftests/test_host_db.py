@@ -226,6 +226,16 @@ def test_garbage_and_missing_dump_fail_1_1(taken, tmp_path):
     assert r.status == "FAIL" and f"no {DB}_PRE_DEPLOY_*.dump in {target}" in r.message
 
 
+def test_backup_dir_given_as_a_symlink_is_listed(taken, tmp_path):
+    spec, phase0, target = fresh_copy(taken, tmp_path)
+    link = tmp_path / "backups-link"
+    link.symlink_to(target)  # /var/odoo/backups -> /mnt/backups
+    spec = make_spec(database=dataclasses.asdict(spec.database), paths={**dataclasses.asdict(spec.paths), "backup_dir": str(link)})
+    for check in (backup.database_dump, backup.code_backup, backup.snapshot_marker):
+        r = check(spec, phase0, LOCAL)
+        assert r.status == "PASS", r.message
+
+
 def test_truncated_archive_fails_1_2(taken, tmp_path):
     spec, phase0, target = fresh_copy(taken, tmp_path)
     archive = next(target.glob("*.tar.gz"))

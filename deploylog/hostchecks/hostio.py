@@ -122,7 +122,8 @@ def read_range(host: Host, path: str | Path, offset: int, length: int) -> bytes:
 
 def listdir(host: Host, path: str | Path) -> list[str]:
     """Entry names of a directory (hidden ones included, any byte but NUL in a name); [] when it is absent."""
-    out = run(host, ["find", str(path), "-mindepth", "1", "-maxdepth", "1", "-printf", "%f\\0"])
+    # -H: a directory given as a symlink (/var/odoo/backups -> /mnt/backups) is listed, not taken as a file
+    out = run(host, ["find", "-H", str(path), "-mindepth", "1", "-maxdepth", "1", "-printf", "%f\\0"])
     if out.rc != 0:
         return []
     return sorted(name for name in out.stdout.split("\0") if name)
