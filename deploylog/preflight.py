@@ -7,23 +7,25 @@ same ones phases 1 and 3 apply.
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-from typing import Any
+import posixpath
+
+from testinfra.host import Host
 
 from deploylog.db import Snapshot
+from deploylog.errors import DeploylogError
 from deploylog.hostchecks import backup, hostio, service
 from deploylog.result import CheckResult, failed, verdict
+from deploylog.spec import Spec
 
 GB = 1024**3
 
 
-def backups_verified(spec: Any, host: Any, item: str = "P.2") -> CheckResult:
-    """P.2: the newest existing dump in the backup directory is complete and readable."""
-    return backup.database_dump(spec, started_at=None, host=host).replace(item=item)
+def backups_verified(spec: Spec, host: Host, item: str = "P.2") -> CheckResult:
+    """P.2: the newest existing dump in the backup directory is this database's, complete and readable."""
+    return backup.database_dump(spec, None, host).replace(item=item)
 
 
-def repository_access(spec: Any, host: Any) -> CheckResult:
+def repository_access(spec: Spec, host: Host) -> CheckResult:
     """P.3: the checkout is a git repository on the expected branch, and its remote answers."""
     repo = spec.paths.repo
     name = hostio.host_name(host)
@@ -57,19 +59,34 @@ def repository_access(spec: Any, host: Any) -> CheckResult:
     return verdict("P.3", not problems, message, evidence="\n".join(lines), queries=[hostio.shown(c) for c in commands], host=name)
 
 
-def disk_space(spec: Any, host: Any) -> CheckResult:
-    """P.4: free space above the threshold on every volume the deployment writes to."""
+def _existing(host: Host, path: str) -> str:
+    """The path, or its nearest existing parent on the host (a backup dir may not exist yet)."""
+    while path != posixpath.dirname(path) and not hostio.stat(host, path).exists:
+        path = posixpath.dirname(path)
+    return path
+
+
+def disk_space(spec: Spec, host: Host) -> CheckResult:
+    """P.4: free space above the threshold on every volume the deployment writes to, as the host's df sees it."""
     minimum = spec.thresholds.min_free_disk_gb
-    paths = {p for p in (spec.paths.backup_dir, spec.paths.repo, spec.paths.log_file and str(Path(spec.paths.log_file).parent)) if p}
+    log_dir = posixpath.dirname(spec.paths.log_file) if spec.paths.log_file else ""
+    paths = sorted({p for p in (spec.paths.backup_dir, spec.paths.repo, log_dir) if p})
+    measured = [_existing(host, p) for p in paths]
+    argv = ["df", "-P", "-B1", *measured]
+    out = hostio.run(host, argv)
+    rows = out.stdout.splitlines()[1:]
+    if out.rc != 0 or len(rows) != len(paths):
+        raise DeploylogError(
+            f"df on {hostio.host_name(host)} cannot measure {', '.join(measured)}: " + hostio.last_error(out, "no output")
+        )
     lines, problems, volumes = [], [], {}
-    for path in sorted(paths):
-        existing = Path(path)
-        while not existing.exists() and existing != existing.parent:
-            existing = existing.parent
-        usage = shutil.disk_usage(existing)
-        free_gb = usage.free / GB
+    for path, row in zip(paths, rows, strict=True):
+        # Filesystem 1-blocks Used Available Capacity Mounted-on (the mount point may hold spaces)
+        fields = row.split(None, 5)
+        total, free = int(fields[1]), int(fields[3])
+        free_gb = free / GB
         volumes[path] = round(free_gb, 1)
-        lines.append(f"{path}: {free_gb:.1f} GB free of {usage.total / GB:.1f} GB")
+        lines.append(f"{path}: {free_gb:.1f} GB free of {total / GB:.1f} GB (on {fields[5]})")
         if free_gb <= minimum:
             problems.append(f"{path} has {free_gb:.1f} GB free (expected > {minimum} GB)")
     message = "; ".join(problems) or f"free space > {minimum} GB on {len(paths)} path(s)"
@@ -78,12 +95,13 @@ def disk_space(spec: Any, host: Any) -> CheckResult:
         not problems,
         message,
         evidence="\n".join(lines),
-        queries=["shutil.disk_usage (statvfs) per path"],
+        queries=[hostio.shown(argv)],
         figures={"free_gb": volumes},
+        host=hostio.host_name(host),
     )
 
 
-def service_health(spec: Any, snap: Snapshot, host: Any) -> CheckResult:
+def service_health(spec: Spec, snap: Snapshot, host: Host) -> CheckResult:
     """P.5: the database answers, and the Odoo service runs and answers its health URL."""
     name = hostio.host_name(host)
     version = snap.identity().server_version

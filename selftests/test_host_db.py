@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import os
+import signal
 import subprocess
 import sys
 import tarfile
+import threading
+import time
 import tomllib
+from pathlib import Path
 
+import psycopg
 import pytest
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
 from deploylog import db, tomlwrite
 from deploylog.demo import module_repo as hr
+from deploylog.errors import DeploylogError
 from deploylog.files import sha256_file
 from deploylog.hostchecks import backup, guards, take_backup
 from selftests.support.host_pg import cluster_for, odoo_database
-from selftests.support.host_spec import ROOT, make_spec
+from selftests.support.host_spec import LOCAL, ROOT, make_spec
 
-DB = "osusproperties"
+DB = "host_selftest_osus"  # the configured [database] name is the database the dsn reaches
 HOUR = dt.timedelta(hours=1)
 
 
@@ -33,7 +42,7 @@ def pg(request):
 
 @pytest.fixture(scope="module")
 def odoo_dsn(pg):
-    return odoo_database(pg, "host_selftest_osus")
+    return odoo_database(pg, DB)
 
 
 @pytest.fixture(scope="module")
@@ -86,24 +95,105 @@ def test_backups_taken_the_template_way_pass_1_1_to_1_3(taken):
     assert names[0].startswith(f"{DB}_PRE_DEPLOY_") and names[0].endswith(".dump")
     assert names[1].startswith(f"{hr.MODULE}_") and names[1].endswith(".tar.gz")
     assert names[2].startswith("DEPLOYMENT_SNAPSHOT_")
-    r11 = backup.database_dump(spec, phase0)
+    r11 = backup.database_dump(spec, phase0, LOCAL, server_version=server_version(spec))
     assert r11.status == "PASS", r11.message
+    assert r11.message.endswith(f", database {DB}")
     assert files[0].sha256 in r11.evidence
+    # the evidence shows what the file says about itself, not a command line rebuilt from deploy.toml
+    assert "Command: pg_dump" not in r11.evidence
+    assert f"  dbname: {DB}  (expected {DB}, [database] name)" in r11.evidence
+    assert f"  Dumped from database version: {server_version(spec)}  (baseline server {server_version(spec)})" in r11.evidence
+    assert r11.figures["dbname"] == DB and r11.figures["format"] == "CUSTOM"
+    created = dt.datetime.fromisoformat(r11.figures["created_utc"])
+    written = dt.datetime.fromtimestamp(files[0].path.stat().st_mtime, dt.UTC)
+    assert dt.timedelta(0) <= written - created < dt.timedelta(minutes=1)  # header: the dump's start, in whole seconds
     for table in ("account_payment", "account_move", "account_move_line", "account_bank_reconciliation_line"):
         assert f"TABLE DATA {table}: present" in r11.evidence
-    r12 = backup.code_backup(spec, phase0)
+    r12 = backup.code_backup(spec, phase0, LOCAL)
     assert r12.status == "PASS", r12.message
     assert f"{hr.MODULE}/__manifest__.py: present, version {hr.OLD_VERSION}" in r12.evidence
-    r13 = backup.snapshot_marker(spec, phase0)
+    r13 = backup.snapshot_marker(spec, phase0, LOCAL)
     assert r13.status == "PASS", r13.message
     assert f"sha256={files[0].sha256}" in r13.evidence and f"sha256={files[1].sha256}" in r13.evidence
 
 
 def test_dump_older_than_phase_0_fails_1_1(taken, tmp_path):
     spec, _phase0, _ = fresh_copy(taken, tmp_path)
-    r = backup.database_dump(spec, dt.datetime.now(dt.UTC) + HOUR)  # phase 0 began after the dump was written
+    r = backup.database_dump(spec, dt.datetime.now(dt.UTC) + HOUR, LOCAL)  # phase 0 began after the dump was written
     assert r.status == "FAIL" and r.item == "1.1"
     assert "before phase 0 started" in r.message and "not this deployment's backup" in r.message
+
+
+def server_version(spec):
+    with db.connect(spec) as conn:
+        return conn.execute("SHOW server_version").fetchone()[0]
+
+
+def dump_as(pg, database, target, env=None):
+    """A real pg_dump -Fc of `database`, written under the name 1.1 looks for."""
+    subprocess.run(
+        [str(pg.bin_dir / "pg_dump"), "--format=custom", f"--file={target}", pg.dsn(database)],
+        check=True,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_dump_of_a_staging_copy_fails_1_1_naming_its_database(pg, taken, tmp_path):
+    spec, phase0, target = fresh_copy(taken, tmp_path)
+    staging = f"{DB}_staging"
+    with psycopg.connect(pg.dsn("postgres"), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(staging)))
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(staging), sql.Identifier(DB)))
+    try:
+        dump = next(target.glob("*.dump"))
+        dump.unlink()
+        dump_as(pg, staging, target / f"{DB}_PRE_DEPLOY_{backup.stamp()}.dump")  # same data, same name pattern
+    finally:
+        with psycopg.connect(pg.dsn("postgres"), autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(staging)))
+    r = backup.database_dump(spec, phase0, LOCAL, server_version=server_version(spec))
+    assert r.status == "FAIL" and r.item == "1.1"
+    assert r.message == f"FAILED: dump is of database {staging!r} (read from its header), not {DB!r} [database] name"
+    assert f"  dbname: {staging}  (expected {DB}, [database] name)" in r.evidence
+    assert "Full read (pg_restore to /dev/null): not run: the header already rules the dump out" in r.evidence
+
+
+def test_old_dump_touched_to_now_fails_1_1_on_its_header_time(taken, tmp_path):
+    spec, _, target = fresh_copy(taken, tmp_path)
+    dump = next(target.glob("*.dump"))
+    phase0 = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2)  # phase 0 began after the dump was made...
+    touched = (phase0 + dt.timedelta(seconds=1)).timestamp()
+    os.utime(dump, (touched, touched))  # ...but its mtime says otherwise
+    r = backup.database_dump(spec, phase0, LOCAL)
+    assert r.status == "FAIL" and r.item == "1.1"
+    assert r.message.startswith("FAILED: dump header says it was created at ")
+    assert r.message.endswith(f", before phase 0 started at {phase0.isoformat(timespec='seconds')}: not this deployment's backup")
+    assert "written" not in r.message  # the mtime alone would have passed it
+
+
+def test_dump_of_another_server_fails_1_1(taken, tmp_path):
+    spec, phase0, _ = fresh_copy(taken, tmp_path)
+    ours = server_version(spec)
+    r = backup.database_dump(spec, phase0, LOCAL, server_version="9.6.24")
+    assert r.status == "FAIL"
+    assert r.message == f"FAILED: dump is from a PostgreSQL {ours} server, the baseline's server is 9.6.24: another server's dump"
+
+
+def test_dump_time_is_converted_to_utc_in_the_hosts_zone(pg, odoo_dsn, tmp_path, monkeypatch):
+    # a dump made in New York: its header holds New York wall time, and pg_restore prints it with the reader's zone
+    target = tmp_path / f"{DB}_PRE_DEPLOY_{backup.stamp()}.dump"
+    made = dt.datetime.now(dt.UTC)
+    dump_as(pg, DB, target, env={"TZ": "America/New_York"})
+    monkeypatch.setenv("TZ", "America/New_York")  # the host's environment, where the dump was made
+    header = backup.list_dump(make_spec(paths={"pg_bin_dir": str(pg.bin_dir)}), LOCAL, str(target)).header
+    assert header.created.endswith((" EST", " EDT"))
+    assert abs(backup.created_utc(LOCAL, header.created) - made) < dt.timedelta(seconds=5)
+    # the hour repeated when daylight saving time ends: the zone abbreviation settles which one
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    assert backup.created_utc(LOCAL, "2025-10-26 02:30:00 CEST") == dt.datetime(2025, 10, 26, 0, 30, tzinfo=dt.UTC)
+    assert backup.created_utc(LOCAL, "2025-10-26 02:30:00 CET") == dt.datetime(2025, 10, 26, 1, 30, tzinfo=dt.UTC)
+    with pytest.raises(DeploylogError, match="pg_restore and date disagree on the time zone"):
+        backup.created_utc(LOCAL, "2025-10-26 02:30:00 JST")
 
 
 def test_truncated_dump_fails_1_1_although_its_listing_still_reads(taken, tmp_path):
@@ -111,9 +201,9 @@ def test_truncated_dump_fails_1_1_although_its_listing_still_reads(taken, tmp_pa
     dump = next(target.glob("*.dump"))
     data = dump.read_bytes()
     dump.write_bytes(data[: len(data) // 2])
-    listing = backup.list_dump(spec, backup.hostio.local_host(), str(dump))
+    listing = backup.list_dump(spec, LOCAL, str(dump))
     assert listing.ok  # pg_restore --list only reads the table of contents...
-    r = backup.database_dump(spec, phase0)
+    r = backup.database_dump(spec, phase0, LOCAL)
     assert r.status == "FAIL" and "dump is incomplete (truncated?)" in r.message  # ...the full read does not
 
 
@@ -121,7 +211,7 @@ def test_dump_without_table_data_fails_1_1(pg, odoo_dsn, taken, tmp_path):
     spec, phase0, target = fresh_copy(taken, tmp_path)
     dump = next(target.glob("*.dump"))
     subprocess.run([str(pg.bin_dir / "pg_dump"), "--format=custom", "--schema-only", f"--file={dump}", odoo_dsn], check=True)
-    r = backup.database_dump(spec, phase0)
+    r = backup.database_dump(spec, phase0, LOCAL)
     assert r.status == "FAIL" and "no TABLE DATA for account_payment, account_move, account_move_line" in r.message
 
 
@@ -129,11 +219,21 @@ def test_garbage_and_missing_dump_fail_1_1(taken, tmp_path):
     spec, phase0, target = fresh_copy(taken, tmp_path)
     dump = next(target.glob("*.dump"))
     dump.write_bytes(b"not a dump\n")
-    r = backup.database_dump(spec, phase0)
+    r = backup.database_dump(spec, phase0, LOCAL)
     assert r.status == "FAIL" and "pg_restore --list cannot read it" in r.message
     dump.unlink()
-    r = backup.database_dump(spec, phase0)
+    r = backup.database_dump(spec, phase0, LOCAL)
     assert r.status == "FAIL" and f"no {DB}_PRE_DEPLOY_*.dump in {target}" in r.message
+
+
+def test_backup_dir_given_as_a_symlink_is_listed(taken, tmp_path):
+    spec, phase0, target = fresh_copy(taken, tmp_path)
+    link = tmp_path / "backups-link"
+    link.symlink_to(target)  # /var/odoo/backups -> /mnt/backups
+    spec = make_spec(database=dataclasses.asdict(spec.database), paths={**dataclasses.asdict(spec.paths), "backup_dir": str(link)})
+    for check in (backup.database_dump, backup.code_backup, backup.snapshot_marker):
+        r = check(spec, phase0, LOCAL)
+        assert r.status == "PASS", r.message
 
 
 def test_truncated_archive_fails_1_2(taken, tmp_path):
@@ -141,7 +241,7 @@ def test_truncated_archive_fails_1_2(taken, tmp_path):
     archive = next(target.glob("*.tar.gz"))
     data = archive.read_bytes()
     archive.write_bytes(data[: len(data) // 2])
-    r = backup.code_backup(spec, phase0)
+    r = backup.code_backup(spec, phase0, LOCAL)
     assert r.status == "FAIL" and "archive is not readable" in r.message
 
 
@@ -150,23 +250,23 @@ def test_archive_without_manifest_or_of_the_new_code_fails_1_2(taken, tmp_path, 
     archive = next(target.glob("*.tar.gz"))
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(module_checkout / hr.MODULE / "models", arcname=f"{hr.MODULE}/models")
-    r = backup.code_backup(spec, phase0)
+    r = backup.code_backup(spec, phase0, LOCAL)
     assert r.status == "FAIL" and f"does not hold {hr.MODULE}/__manifest__.py" in r.message
     new_code = tmp_path / "new" / hr.MODULE
     new_code.mkdir(parents=True)
     (new_code / "__manifest__.py").write_text(hr.MANIFEST.format(version=hr.NEW_VERSION))
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(new_code, arcname=hr.MODULE)
-    r = backup.code_backup(spec, phase0)
+    r = backup.code_backup(spec, phase0, LOCAL)
     assert r.status == "FAIL" and "cannot roll back" in r.message
 
 
 def test_stale_or_missing_marker_fails_1_3(taken, tmp_path):
     spec, _, target = fresh_copy(taken, tmp_path)
-    r = backup.snapshot_marker(spec, dt.datetime.now(dt.UTC) + HOUR)
+    r = backup.snapshot_marker(spec, dt.datetime.now(dt.UTC) + HOUR, LOCAL)
     assert r.status == "FAIL" and "stale marker" in r.message
     next(target.glob("DEPLOYMENT_SNAPSHOT_*")).unlink()
-    r = backup.snapshot_marker(spec, None)
+    r = backup.snapshot_marker(spec, None, LOCAL)
     assert r.status == "FAIL" and "no DEPLOYMENT_SNAPSHOT_*" in r.message
 
 
@@ -225,7 +325,7 @@ def deployed(tmp_path, **kw):
 
 
 def check(spec, item, conn):
-    return guards.check_guard(spec, spec.guard_for(item), conn)
+    return guards.check_guard(spec, spec.guard_for(item), conn, LOCAL)
 
 
 def test_guards_of_the_deployed_module_pass_4_2_to_4_4(tmp_path, conn):
@@ -274,19 +374,16 @@ def test_group_lookup_runs_read_only(conn):
 # ------------------------------------------------------- 1.1 deep: restore
 
 
-def test_verify_restore_matches_the_baseline_and_catches_a_dump_missing_data(pg, module_checkout, tmp_path):
-    import psycopg
-
+def with_baseline(name, dsn, module_checkout, pg_bin_dir, tmp_path):
+    """A spec for `name` whose phase-0 baseline is stored (what --verify-restore compares with)."""
     from deploylog import baseline as baseline_mod
-    from deploylog.hostchecks import restore
 
-    dsn = odoo_database(pg, "host_selftest_restore")
     spec = make_spec(
-        database={"name": "host_selftest_restore", "dsn": dsn},
+        database={"name": name, "dsn": dsn},
         paths={
             "repo": str(module_checkout),
             "backup_dir": str(tmp_path / "bk"),
-            "pg_bin_dir": str(pg.bin_dir),
+            "pg_bin_dir": str(pg_bin_dir),
             "baseline_dir": str(tmp_path / "baseline"),
         },
     )
@@ -295,12 +392,23 @@ def test_verify_restore_matches_the_baseline_and_catches_a_dump_missing_data(pg,
         baseline_mod.store(spec, snap, dt.datetime.now(dt.UTC))
     finally:
         snap.close()
+    return spec
+
+
+def test_verify_restore_matches_the_baseline_and_catches_a_dump_missing_data(pg, module_checkout, tmp_path):
+    import psycopg
+
+    from deploylog import baseline as baseline_mod
+    from deploylog.hostchecks import restore
+
+    dsn = odoo_database(pg, "host_selftest_restore")
+    spec = with_baseline("host_selftest_restore", dsn, module_checkout, pg.bin_dir, tmp_path)
     base = baseline_mod.load(spec)
     dump = take_backup.take_backups(spec)[0]
     ok, text = restore.verify_against_baseline(spec, str(dump.path), base=base)
     assert ok, text
     assert "fingerprint payments" in text and "MISMATCH" not in text
-    r = backup.database_dump(spec, dt.datetime.now(dt.UTC) - HOUR, restore_check=restore.checker(spec, base))
+    r = backup.database_dump(spec, dt.datetime.now(dt.UTC) - HOUR, LOCAL, restore_check=restore.checker(spec, base, LOCAL))
     assert r.status == "PASS" and "(restored and counted)" in r.message
     # a payment deleted after the baseline: the new dump no longer holds the baseline's data
     with psycopg.connect(dsn, autocommit=True) as conn:
@@ -309,7 +417,7 @@ def test_verify_restore_matches_the_baseline_and_catches_a_dump_missing_data(pg,
     later = take_backup.take_backups(spec, when=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1))[0]
     ok, text = restore.verify_against_baseline(spec, str(later.path), base=base)
     assert not ok and "MISMATCH" in text
-    r = backup.database_dump(spec, dt.datetime.now(dt.UTC) - HOUR, restore_check=restore.checker(spec, base))
+    r = backup.database_dump(spec, dt.datetime.now(dt.UTC) - HOUR, LOCAL, restore_check=restore.checker(spec, base, LOCAL))
     assert r.status == "FAIL" and "restored copy does not match the baseline counts" in r.message
     with psycopg.connect(pg.dsn("postgres")) as conn:  # no scratch database left behind
         assert not conn.execute("SELECT datname FROM pg_database WHERE datname LIKE '%deploylog_verify%'").fetchall()
@@ -335,7 +443,7 @@ def test_phase_1_over_ssh_agrees_with_local(taken, tmp_path, tmp_path_factory):
         remote = testinfra.get_host(sshd.hostspec, ssh_config=str(sshd.config))
         spec, phase0, target = fresh_copy(taken, tmp_path)
         for check in (backup.database_dump, backup.code_backup, backup.snapshot_marker):
-            there, here = check(spec, phase0, remote), check(spec, phase0)
+            there, here = check(spec, phase0, remote), check(spec, phase0, LOCAL)
             assert there.status == here.status == "PASS", there.message
             assert there.figures.get("sha256") == here.figures.get("sha256")
             assert there.host == "ssh://127.0.0.1"
@@ -344,3 +452,168 @@ def test_phase_1_over_ssh_agrees_with_local(taken, tmp_path, tmp_path_factory):
         assert backup.code_backup(spec, phase0, remote).status == "FAIL"  # tar -tzf on the remote side
     finally:
         sshd.stop()
+
+
+# ------------------------------------------- deploylog backup: password, locks
+
+
+PASSWORD = "s3cret:pass\\word with 'quotes'"  # ':' and '\' are what a passfile escapes
+
+
+@pytest.fixture
+def password_role(pg):
+    """A role that must give its password (scram-sha-256) on loopback; the test cluster trusts everyone else."""
+    role = "deploylog_pw_role"
+    hba = pg.data_dir / "pg_hba.conf"
+    original = hba.read_text()
+    with psycopg.connect(pg.dsn("postgres"), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+        conn.execute("SET password_encryption = 'scram-sha-256'")
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN SUPERUSER PASSWORD {}").format(sql.Identifier(role), sql.Literal(PASSWORD)))
+        hba.write_text(f"host all {role} 127.0.0.1/32 scram-sha-256\n{original}")
+        conn.execute("SELECT pg_reload_conf()")
+    without = make_conninfo(pg.dsn(DB), user=role)
+    for _ in range(100):  # the reload is asynchronous: wait until the role is refused without its password
+        try:
+            psycopg.connect(without).close()
+        except psycopg.OperationalError:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("pg_hba.conf reload did not take effect")
+    yield role
+    hba.write_text(original)
+    with psycopg.connect(pg.dsn("postgres"), autocommit=True) as conn:
+        conn.execute("SELECT pg_reload_conf()")
+        conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
+@contextlib.contextmanager
+def locked(dsn, table):
+    """Another session holding ACCESS EXCLUSIVE on a table until the block ends."""
+    conn = psycopg.connect(dsn)
+    conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(sql.Identifier(table)))
+    try:
+        yield
+    finally:
+        conn.close()  # rolls back: the lock is released
+
+
+def in_thread(call):
+    """Run call() in a thread; returns (thread, outcome dict with 'value' or 'error')."""
+    outcome = {}
+
+    def target():
+        try:
+            outcome["value"] = call()
+        except BaseException as exc:  # the test inspects it
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    return thread, outcome
+
+
+def pg_dump_writing_into(directory, timeout=30.0):
+    """(argv, environment) of the running pg_dump whose --file is in directory, read from /proc."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for proc in Path("/proc").iterdir():
+            try:
+                argv = (proc / "cmdline").read_bytes().split(b"\0")
+                if argv[0].endswith(b"pg_dump") and any(str(directory).encode() in a for a in argv):
+                    environ = dict(e.split(b"=", 1) for e in (proc / "environ").read_bytes().split(b"\0") if b"=" in e)
+                    return [a.decode() for a in argv if a], {k.decode(): v.decode() for k, v in environ.items()}
+            except (OSError, IndexError):
+                continue
+        time.sleep(0.02)
+    raise AssertionError(f"no pg_dump writing into {directory} within {timeout}s")
+
+
+def backup_spec(pg, module_checkout, backup_dir, **database):
+    return make_spec(
+        database={"name": DB, "dsn": pg.dsn(DB), **database},
+        paths={"repo": str(module_checkout), "backup_dir": str(backup_dir), "pg_bin_dir": str(pg.bin_dir)},
+    )
+
+
+def test_backup_password_never_on_pg_dumps_command_line(pg, odoo_dsn, password_role, module_checkout, tmp_path):
+    bk = tmp_path / "bk"
+    spec = backup_spec(pg, module_checkout, bk, lock_timeout_ms=60_000)
+    no_password = make_conninfo(pg.dsn(DB), user=password_role)
+    with pytest.raises(DeploylogError, match="no password supplied"):  # the role really needs it
+        take_backup.take_backups(spec, dsn=no_password)
+    assert not list(bk.iterdir())
+    dsn = make_conninfo(no_password, password=PASSWORD)  # as `deploylog backup --dsn '... password=...'`
+    with locked(odoo_dsn, "account_move"):  # holds pg_dump running while its /proc entry is read
+        thread, outcome = in_thread(lambda: take_backup.take_backups(spec, dsn=dsn))
+        argv, environ = pg_dump_writing_into(bk)
+        assert not [a for a in argv if "s3cret" in a or "password=" in a], argv
+        passfile = Path(environ["PGPASSFILE"])
+        assert passfile.stat().st_mode & 0o777 == 0o600 and passfile.parent.stat().st_mode & 0o777 == 0o700
+    thread.join(60)
+    assert "PGPASSWORD" not in environ
+    assert not passfile.parent.exists()  # removed afterwards
+    assert "error" not in outcome, outcome
+    dump = outcome["value"][0]
+    assert backup.list_dump(spec, LOCAL, str(dump.path)).header.dbname == DB  # the dump succeeded as that role
+
+
+def test_backup_gives_up_on_a_locked_table_and_leaves_no_partial(pg, odoo_dsn, module_checkout, tmp_path):
+    bk = tmp_path / "bk"
+    spec = backup_spec(pg, module_checkout, bk, lock_timeout_ms=500)
+    with locked(odoo_dsn, "account_move"):
+        thread, outcome = in_thread(lambda: take_backup.take_backups(spec))
+        thread.join(30)
+        assert not thread.is_alive(), "pg_dump still waiting for the lock after 30 s"
+    assert isinstance(outcome.get("error"), DeploylogError), outcome
+    assert str(outcome["error"]) == (
+        f"pg_dump of {DB} gave up: table public.account_move is locked by another session and stayed locked for "
+        "[database] lock_timeout_ms = 500 ms; end that session or raise the setting"
+    )
+    assert list(bk.iterdir()) == []  # no .partial, no dump
+
+
+def test_interrupted_backup_leaves_no_partial(pg, odoo_dsn, module_checkout, tmp_path):
+    config = tmp_path / "deploy.toml"
+    raw = tomllib.loads((ROOT / "deploy.toml").read_text())
+    raw["database"].update(name=DB, dsn=odoo_dsn, lock_timeout_ms=60_000)
+    raw["paths"].update(repo=str(module_checkout), backup_dir=str(tmp_path / "bk"), pg_bin_dir=str(pg.bin_dir))
+    config.write_text(tomlwrite.dumps(raw))
+    with locked(odoo_dsn, "account_move"):
+        cli = subprocess.Popen([sys.executable, "-m", "deploylog", "--deploy-config", str(config), "backup"], cwd=ROOT)
+        try:
+            pg_dump_writing_into(tmp_path / "bk")
+            deadline = time.monotonic() + 30
+            while not list((tmp_path / "bk").glob("*.partial")) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert list((tmp_path / "bk").glob("*.dump.partial"))  # pg_dump has begun writing
+            cli.send_signal(signal.SIGINT)  # Ctrl-C while pg_dump waits for the lock
+            assert cli.wait(30) == 130
+        finally:
+            cli.kill()
+    assert list((tmp_path / "bk").iterdir()) == []
+
+
+def test_verify_restore_keeps_the_password_off_pg_restores_command_line(pg, odoo_dsn, password_role, module_checkout, tmp_path):
+    from deploylog.hostchecks import restore
+
+    # pg_restore as a recording wrapper around the real one: what argv and environment it was given
+    wrapped = tmp_path / "bin"
+    wrapped.mkdir()
+    record = tmp_path / "pg_restore.argv"
+    (wrapped / "pg_restore").write_text(
+        f'#!/bin/sh\nprintf "%s\\n" "$@" > {record}\necho "PGPASSFILE=$PGPASSFILE" >> {record}\nexec {pg.bin_dir}/pg_restore "$@"\n'
+    )
+    (wrapped / "pg_restore").chmod(0o755)
+    (wrapped / "pg_dump").symlink_to(pg.bin_dir / "pg_dump")
+    spec = with_baseline(DB, odoo_dsn, module_checkout, wrapped, tmp_path)
+    dump = take_backup.take_backups(spec)[0]
+    admin = make_conninfo(pg.dsn("postgres"), user=password_role, password=PASSWORD)
+    ok, text = restore.verify_against_baseline(spec, str(dump.path), admin_dsn=admin)
+    assert ok, text
+    given = record.read_text()
+    assert "s3cret" not in given and "password=" not in given and "s3cret" not in text
+    passfile = Path(given.rsplit("PGPASSFILE=", 1)[1].strip())
+    assert passfile.name == "pgpass" and not passfile.parent.exists()  # given through a passfile, removed afterwards
+    assert "Password: password passed through a 0600 passfile (PGPASSFILE), not argv" in text

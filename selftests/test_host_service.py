@@ -11,7 +11,7 @@ import pytest
 from deploylog.demo import odoo_log as hl
 from deploylog.demo.odoo_server import OdooServer
 from deploylog.hostchecks import service
-from selftests.support.host_spec import make_spec
+from selftests.support.host_spec import LOCAL, make_spec
 
 HOUR = dt.timedelta(hours=1)
 
@@ -30,7 +30,7 @@ def spec_for(server, tmp_path, **service_overrides):
 
 
 def started_of(spec):
-    state = service.read_state(spec)
+    state = service.read_state(spec, LOCAL)
     assert state.running and state.started, state
     return state
 
@@ -42,10 +42,10 @@ def test_restarted_service_passes_3_1_to_3_4(odoo, tmp_path):
     phase0 = state.started - HOUR
     hl.healthy_log(tmp_path / "odoo-server.log", phase0, state.started)
     results = [
-        service.stopped(spec, state, phase0),
-        service.caches_cleared(spec),
-        service.started(spec, state),
-        service.healthy(spec, state, phase0),
+        service.stopped(spec, state, phase0, LOCAL),
+        service.caches_cleared(spec, LOCAL),
+        service.started(spec, state, LOCAL),
+        service.healthy(spec, state, phase0, LOCAL),
     ]
     assert [r.status for r in results] == ["PASS"] * 4, [r.message for r in results]
     assert state.pid == odoo.proc.pid
@@ -57,35 +57,35 @@ def test_restarted_service_passes_3_1_to_3_4(odoo, tmp_path):
 def test_service_not_restarted_after_phase_0_fails_3_1(odoo, tmp_path):
     spec = spec_for(odoo, tmp_path)
     state = started_of(spec)
-    r = service.stopped(spec, state, state.started + HOUR)  # phase 0 began after the process started
+    r = service.stopped(spec, state, state.started + HOUR, LOCAL)  # phase 0 began after the process started
     assert r.status == "FAIL" and r.item == "3.1"
     assert "service not restarted" in r.message and "before phase 0" in r.message
 
 
 def test_process_manager_finds_the_master_by_name(odoo, tmp_path):
     spec = spec_for(odoo, tmp_path, manager="process", pidfile="")
-    state = service.read_state(spec)
+    state = service.read_state(spec, LOCAL)
     assert state.running and state.pid == odoo.proc.pid
-    assert service.started(spec, state).status == "PASS"
+    assert service.started(spec, state, LOCAL).status == "PASS"
     missing = spec_for(odoo, tmp_path, manager="process", process_name="odoo-bin-nowhere")
-    r = service.started(missing, service.read_state(missing))
+    r = service.started(missing, service.read_state(missing, LOCAL), LOCAL)
     assert r.status == "FAIL" and "FAILED TO START" in r.message
 
 
 def test_stopped_service_fails_3_3_and_3_4(odoo, tmp_path):
     spec = spec_for(odoo, tmp_path)
     odoo.stop()  # pidfile left behind, pointing at a dead pid
-    state = service.read_state(spec)
+    state = service.read_state(spec, LOCAL)
     assert not state.running and "stale pidfile" in state.status
-    assert service.started(spec, state).status == "FAIL"
-    r = service.healthy(spec, state, dt.datetime.now(dt.UTC) - HOUR)
+    assert service.started(spec, state, LOCAL).status == "FAIL"
+    r = service.healthy(spec, state, dt.datetime.now(dt.UTC) - HOUR, LOCAL)
     assert r.status == "FAIL" and "service is not running" in r.message
 
 
 def test_pid_reused_by_another_program_is_not_the_service(odoo, tmp_path):
     spec = spec_for(odoo, tmp_path)
     odoo.pidfile.write_text(f"{os.getpid()}\n")  # this pytest process, not odoo-bin
-    state = service.read_state(spec)
+    state = service.read_state(spec, LOCAL)
     assert not state.running and "not odoo-bin" in state.status
 
 
@@ -95,7 +95,7 @@ def test_unhealthy_answer_fails_3_4(tmp_path):
         spec = spec_for(server, tmp_path)
         state = started_of(spec)
         hl.healthy_log(tmp_path / "odoo-server.log", state.started - HOUR, state.started)
-        r = service.healthy(spec, state, state.started - HOUR)
+        r = service.healthy(spec, state, state.started - HOUR, LOCAL)
         assert r.status == "FAIL" and "/web/health answered 503" in r.message
     finally:
         server.stop()
@@ -107,9 +107,9 @@ def test_module_error_after_restart_fails_3_4_but_one_before_does_not(odoo, tmp_
     phase0 = state.started - HOUR
     log = hl.healthy_log(tmp_path / "odoo-server.log", phase0, state.started)
     hl.write_log(log, hl.module_error(state.started - dt.timedelta(minutes=5)), mode="a")  # old instance
-    assert service.healthy(spec, state, phase0).status == "PASS"
+    assert service.healthy(spec, state, phase0, LOCAL).status == "PASS"
     hl.write_log(log, hl.module_error(state.started + dt.timedelta(seconds=30)), mode="a")
-    r = service.healthy(spec, state, phase0)
+    r = service.healthy(spec, state, phase0, LOCAL)
     assert r.status == "FAIL" and "payment_account_enhanced in the log since the restart" in r.message
     assert "Exception during request handling" in r.evidence
 
@@ -119,19 +119,19 @@ def test_cache_dir_left_behind_fails_3_2(tmp_path):
     (cache / "odoo" / "assets").mkdir(parents=True)
     (cache / "odoo" / "assets" / "web.assets_backend.js").write_text("x")
     spec = make_spec(service={"cache_dirs": [str(cache), str(tmp_path / "lib" / ".local")]})
-    r = service.caches_cleared(spec)
+    r = service.caches_cleared(spec, LOCAL)
     assert r.status == "FAIL" and str(cache) in r.message and "LEFT BEHIND (odoo)" in r.evidence
     shutil.rmtree(cache)
-    r = service.caches_cleared(spec)
+    r = service.caches_cleared(spec, LOCAL)
     assert r.status == "PASS" and f"{cache}: gone" in r.evidence
 
 
 def test_systemd_without_systemd_as_pid_1_is_a_clear_failure():
     spec = make_spec(service={"manager": "systemd", "name": "odoo.service"})
-    state = service.read_state(spec)
+    state = service.read_state(spec, LOCAL)
     if shutil.which("systemctl") is None:
         assert "systemctl" in state.error or state.error
-    r = service.started(spec, state)
+    r = service.started(spec, state, LOCAL)
     if state.error:  # this container: no systemd as PID 1
         assert r.status == "FAIL" and "cannot read the service state: systemctl show odoo.service" in r.message
     else:  # a host with systemd but no odoo.service
@@ -158,6 +158,6 @@ def test_proc_start_time_parsing_survives_odd_process_names():
 
 def test_manager_none_is_not_applicable():
     spec = make_spec(service={"manager": "none"})
-    state = service.read_state(spec)
-    assert service.started(spec, state).status == "NA"
-    assert service.stopped(spec, state, None).status == "NA"
+    state = service.read_state(spec, LOCAL)
+    assert service.started(spec, state, LOCAL).status == "NA"
+    assert service.stopped(spec, state, None, LOCAL).status == "NA"

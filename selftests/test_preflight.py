@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 from deploylog.demo import module_repo as hr
@@ -55,6 +57,19 @@ def test_truncated_nightly_dump_fails_p2(ready, deployment):
     run = preflight(deployment)
     assert run.status("P.2") == "FAIL"
     assert "truncated" in run.message("P.2")
+
+
+def test_nightly_dump_of_another_database_fails_p2_naming_it(ready, deployment, pg_cluster, odoo_template):
+    dump = nightly(deployment)  # the right name, another database's content (its header says which)
+    subprocess.run(
+        [str(pg_cluster.bin_dir / "pg_dump"), "--format=custom", f"--file={dump}", pg_cluster.dsn(odoo_template)], check=True
+    )
+    run = preflight(deployment)
+    assert run.status("P.2") == "FAIL"
+    name = deployment.config["database"]["name"]
+    assert f"dump is of database {odoo_template!r} (read from its header), not {name!r} [database] name" in run.message("P.2")
+    entry = run.log()["items"]["P.2"]
+    assert f"dbname: {odoo_template}  (expected {name}, [database] name)" in str(entry)
 
 
 def test_no_dump_fails_p2(ready, deployment):

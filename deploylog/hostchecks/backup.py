@@ -6,6 +6,9 @@ Names follow the template, with a UTC timestamp:
   <backup_dir>/DEPLOYMENT_SNAPSHOT_<YYYYmmdd_HHMMSS>       sizes + sha256 of both
 The newest file of each kind is the one verified. Every backup must be newer
 than the start of phase 0: a dump from last week is not this deployment's.
+A dump is judged by what its own header says (database, creation time, server
+version), never by its file name or mtime alone: a renamed dump of a staging
+copy, or an old dump touched to now, is not this deployment's backup.
 """
 
 from __future__ import annotations
@@ -14,15 +17,18 @@ import datetime as dt
 import fnmatch
 import posixpath
 import re
-import tarfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from testinfra.host import Host
+
+from deploylog.errors import DeploylogError
 from deploylog.figures import Dump
 from deploylog.hostchecks import hostio
 from deploylog.hostchecks.code import read_manifest
 from deploylog.result import CheckResult, failed, passed
+from deploylog.spec import Spec
 
 STAMP = "%Y%m%d_%H%M%S"
 # Tables whose data the dump must hold; the reconciliation table is added from deploy.toml.
@@ -34,29 +40,29 @@ def stamp(when: dt.datetime | None = None) -> str:
     return (when or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).strftime(STAMP)
 
 
-def dump_pattern(spec: Any) -> str:
+def dump_pattern(spec: Spec) -> str:
     return f"{spec.database.name}_PRE_DEPLOY_*.dump"
 
 
-def archive_pattern(spec: Any) -> str:
+def archive_pattern(spec: Spec) -> str:
     return f"{spec.deployment.module}_*.tar.gz"
 
 
 MARKER_PATTERN = "DEPLOYMENT_SNAPSHOT_*"
 
 
-def pg_tool(spec: Any, tool: str) -> str:
+def pg_tool(spec: Spec, tool: str) -> str:
     return posixpath.join(spec.paths.pg_bin_dir, tool) if spec.paths.pg_bin_dir else tool
 
 
-def newest(host: Any, directory: str, pattern: str) -> hostio.Stat | None:
+def newest(host: Host, directory: str, pattern: str) -> hostio.Stat | None:
     """The most recent file matching pattern (by mtime, then name)."""
     names = [n for n in hostio.listdir(host, directory) if fnmatch.fnmatchcase(n, pattern)]
     stats = [hostio.stat(host, posixpath.join(directory, n)) for n in names]
     stats = [s for s in stats if s.exists and not s.is_dir]
     if not stats:
         return None
-    return max(stats, key=lambda s: (s.mtime, s.path))
+    return max(stats, key=lambda s: (s.mtime or dt.datetime.min.replace(tzinfo=dt.UTC), s.path))
 
 
 def _mb(size: int) -> str:
@@ -72,8 +78,12 @@ def _age_problem(found: hostio.Stat, started_at: dt.datetime | None) -> str:
     return ""
 
 
-def _missing(item: str, spec: Any, pattern: str, host: Any) -> CheckResult:
+def _newest_or_missing(item: str, spec: Spec, pattern: str, host: Host) -> hostio.Stat | CheckResult:
+    """The newest backup of a kind, or the item's FAIL listing what the backup dir holds instead."""
     directory = spec.paths.backup_dir
+    found = newest(host, directory, pattern)
+    if found is not None:
+        return found
     entries = ", ".join(hostio.listdir(host, directory)) or "(empty or absent)"
     return failed(
         item,
@@ -87,50 +97,108 @@ def _missing(item: str, spec: Any, pattern: str, host: Any) -> CheckResult:
 # ---------------------------------------------------------------- 1.1 dump
 
 
+@dataclass(frozen=True)
+class Header:
+    """The header comment of `pg_restore --list`: what the dump says about itself."""
+
+    fields: dict[str, str] = field(default_factory=dict)  # "dbname" -> "osusproperties", ...
+    created: str = ""  # "2025-12-22 10:15:03 CET": pg_restore's local wall time, with its zone
+
+    @property
+    def dbname(self) -> str:
+        return self.fields.get("dbname", "")
+
+    @property
+    def server_version(self) -> str:
+        return self.fields.get("Dumped from database version", "")
+
+
 @dataclass
 class Listing:
     ok: bool
     tables: set[str]
     data: set[str]
     error: str = ""
-    header: str = ""
+    header: Header = field(default_factory=Header)
 
 
-def parse_listing(text: str) -> tuple[set[str], set[str], str]:
-    """(tables, tables with TABLE DATA, header comment) from `pg_restore --list` output."""
-    tables, data, header = set(), set(), []
+_CREATED = re.compile(r"^;\s*Archive created at (?P<when>.+?)\s*$")
+_HEADER_FIELD = re.compile(r"^;\s+(?P<key>[A-Za-z][^:]*):\s*(?P<value>.*?)\s*$")
+_TOC_LINE = re.compile(r"^\d+; \d+ \d+ (TABLE DATA|TABLE) (\S+) (\S+) ")
+
+
+def parse_listing(text: str) -> tuple[set[str], set[str], Header]:
+    """(tables, tables with TABLE DATA, header) from `pg_restore --list` output."""
+    tables: set[str] = set()
+    data: set[str] = set()
+    fields: dict[str, str] = {}
+    created = ""
     for line in text.splitlines():
         if line.startswith(";"):
-            if ":" in line:
-                header.append(line.lstrip("; ").rstrip())
+            if m := _CREATED.match(line):
+                created = m.group("when")
+            elif m := _HEADER_FIELD.match(line):
+                fields[m.group("key")] = m.group("value")
             continue
-        m = re.match(r"^\d+; \d+ \d+ (TABLE DATA|TABLE) (\S+) (\S+) ", line)
-        if m:
+        if m := _TOC_LINE.match(line):
             (data if m.group(1) == "TABLE DATA" else tables).add(m.group(3))
-    return tables, data, "\n".join(header)
+    return tables, data, Header(fields, created)
 
 
-def list_dump(spec: Any, host: Any, path: str) -> Listing:
+def list_dump(spec: Spec, host: Host, path: str) -> Listing:
     out = hostio.run(host, [pg_tool(spec, "pg_restore"), "--list", path])
     if out.rc != 0:
-        return Listing(False, set(), set(), error=(out.stderr.strip().splitlines() or ["pg_restore failed"])[-1])
+        return Listing(False, set(), set(), error=hostio.last_error(out, "pg_restore failed"))
     tables, data, header = parse_listing(out.stdout)
     return Listing(True, tables, data, header=header)
 
 
-def read_whole_dump(spec: Any, host: Any, path: str) -> str:
+_WALL = re.compile(r"^(?P<wall>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\s*(?P<zone>\S*)$")
+_ROUND_TRIP = "+%s %Y-%m-%d %H:%M:%S %Z"
+
+
+def created_utc(host: Host, created: str) -> dt.datetime:
+    """The header's "Archive created at" as an aware UTC time, converted on the host itself.
+
+    A custom-format dump stores the wall-clock fields of its creation, and
+    pg_restore prints them in its own local zone. So the host's `date`, in the
+    same environment pg_restore ran in, turns the wall time back into an
+    instant; the answer counts only when it prints back exactly as pg_restore
+    did (zone abbreviation included), which also settles the repeated hour
+    when daylight saving time ends.
+    """
+    m = _WALL.match(created.strip())
+    if not m:
+        raise DeploylogError(f"the dump's header has an unreadable creation time: {created!r}")
+    printed = created.strip()
+    guess = hostio.run(host, ["date", "-d", m.group("wall"), _ROUND_TRIP])
+    if guess.rc != 0:
+        raise DeploylogError(f"cannot convert the dump's creation time on the host: date: {hostio.last_error(guess, 'failed')}")
+    epoch, _, back = guess.stdout.strip().partition(" ")
+    candidates = [int(epoch)]
+    if back.strip() == printed:
+        return dt.datetime.fromtimestamp(candidates[0], dt.UTC)
+    for other in (candidates[0] - 3600, candidates[0] + 3600):
+        out = hostio.run(host, ["date", "-d", f"@{other}", _ROUND_TRIP])
+        if out.rc == 0 and out.stdout.strip().partition(" ")[2].strip() == printed:
+            return dt.datetime.fromtimestamp(other, dt.UTC)
+    raise DeploylogError(
+        f"cannot convert the dump's creation time {printed!r} to UTC on the host: its `date` reads it as {back.strip()!r} "
+        "(pg_restore and date disagree on the time zone)"
+    )
+
+
+def read_whole_dump(spec: Spec, host: Host, path: str) -> str:
     """'' when every data block reads to its end; the error otherwise.
 
     `pg_restore --list` reads only the table of contents at the head of the file,
     so a dump cut short still lists fine; restoring it to /dev/null reads it all.
     """
     out = hostio.run(host, [pg_tool(spec, "pg_restore"), "--file=/dev/null", path])
-    if out.rc != 0:
-        return (out.stderr.strip().splitlines() or ["pg_restore failed"])[-1]
-    return ""
+    return hostio.last_error(out, "pg_restore failed") if out.rc != 0 else ""
 
 
-def required_tables(spec: Any, listing: Listing) -> list[str]:
+def required_tables(spec: Spec, listing: Listing) -> list[str]:
     wanted = list(PROTECTED_TABLES)
     for table in (*OPTIONAL_PROTECTED, spec.reconciliation.table):
         if table in listing.tables:  # only where the database has the table at all
@@ -138,19 +206,81 @@ def required_tables(spec: Any, listing: Listing) -> list[str]:
     return wanted
 
 
-def database_dump(
-    spec: Any, started_at: dt.datetime | None, host: Any | None = None, restore_check: Callable[[str], tuple[bool, str]] | None = None
-) -> CheckResult:
-    """1.1: newest dump exists, is newer than phase 0, lists and reads whole, holds the protected data.
+def leading_version(text: str) -> str:
+    """'16.4' of '16.4 (Debian 16.4-1.pgdg120+1)'; '' when there is none."""
+    m = re.match(r"\s*(\d+(?:\.\d+)*)", text)
+    return m.group(1) if m else ""
 
+
+def _header_checks(
+    spec: Spec, header: Header, created: dt.datetime | None, started_at: dt.datetime | None, server_version: str | None
+) -> tuple[list[str], list[str]]:
+    """(problems, evidence lines) of the dump's own header against this deployment."""
+    expected = spec.database.name
+    lines = [
+        "Header (pg_restore --list, read from the file):",
+        f"  dbname: {header.dbname or '(none)'}  (expected {expected}, [database] name)",
+        f"  Archive created at: {header.created or '(none)'}" + (f" = {created.isoformat(timespec='seconds')}" if created else ""),
+        f"  Dumped from database version: {header.server_version or '(none)'}"
+        + (f"  (baseline server {server_version})" if server_version else ""),
+        *[
+            f"  {key}: {header.fields[key]}"
+            for key in ("Dumped by pg_dump version", "Format", "Compression", "TOC Entries")
+            if key in header.fields
+        ],
+    ]
+    problems = []
+    if header.dbname != expected:
+        problems.append(f"dump is of database {header.dbname or '(none)'!r} (read from its header), not {expected!r} [database] name")
+    if created is None:
+        problems.append("the dump's header has no creation time")
+    # the header is in whole seconds: a dump started in phase 0's own second is not "before" it
+    elif started_at is not None and created < started_at.replace(microsecond=0):
+        problems.append(
+            f"dump header says it was created at {created.isoformat(timespec='seconds')}, before phase 0 started at "
+            f"{started_at.isoformat(timespec='seconds')}: not this deployment's backup"
+        )
+    if server_version and leading_version(header.server_version) != leading_version(server_version):
+        problems.append(
+            f"dump is from a PostgreSQL {header.server_version or '(unknown)'} server, the baseline's server is "
+            f"{server_version}: another server's dump"
+        )
+    return problems, lines
+
+
+def _dump_values(found: hostio.Stat, listing: Listing, created: dt.datetime | None) -> dict[str, Any]:
+    header = listing.header
+    return {
+        "mtime": found.mtime_text,
+        "dbname": header.dbname,
+        "created_at": header.created,
+        "created_utc": created.isoformat(timespec="seconds") if created else None,
+        "server_version": header.server_version,
+        "pg_dump_version": header.fields.get("Dumped by pg_dump version", ""),
+        "format": header.fields.get("Format", ""),
+        "compression": header.fields.get("Compression", ""),
+        "toc_entries": header.fields.get("TOC Entries", ""),
+        "tables_with_data": sorted(listing.data),
+    }
+
+
+def database_dump(
+    spec: Spec,
+    started_at: dt.datetime | None,
+    host: Host,
+    *,
+    server_version: str | None = None,
+    restore_check: Callable[[str], tuple[bool, str]] | None = None,
+) -> CheckResult:
+    """1.1 (P.2 with started_at None): the newest dump is this database's, newer than phase 0, reads whole.
+
+    server_version: the baseline's server version; a dump of another server's database fails.
     restore_check: optional callable(path) -> (ok, evidence) for the deep mode
     (restore into a scratch database and compare counts with the baseline).
     """
-    host = host or hostio.local_host()
-    name = hostio.host_name(host)
-    found = newest(host, spec.paths.backup_dir, dump_pattern(spec))
-    if found is None:
-        return _missing("1.1", spec, dump_pattern(spec), host)
+    found = _newest_or_missing("1.1", spec, dump_pattern(spec), host)
+    if isinstance(found, CheckResult):
+        return found
     restore = pg_tool(spec, "pg_restore")
     queries = [
         hostio.shown([restore, "--list", found.path]),
@@ -163,43 +293,53 @@ def database_dump(
     age = _age_problem(found, started_at)
     if age:
         problems.append(f"dump {age}")
-    read_error = ""
+    header_lines: list[str] = []
+    created = None
+    read_error = "not run"
     if not listing.ok:
         problems.append(f"pg_restore --list cannot read it: {listing.error}")
     else:
-        read_error = read_whole_dump(spec, host, found.path)
-        if read_error:
-            problems.append(f"dump is incomplete (truncated?): pg_restore: {read_error}")
+        if listing.header.created:
+            queries.append(f"date -d '<Archive created at>' '{_ROUND_TRIP}'  # the header's wall time -> UTC, on the host")
+            created = created_utc(host, listing.header.created)
+        header_problems, header_lines = _header_checks(spec, listing.header, created, started_at, server_version)
+        problems += header_problems
+        if header_problems:
+            read_error = "not run: the header already rules the dump out"
+        else:
+            read_error = read_whole_dump(spec, host, found.path) or "OK"
+            if read_error != "OK":
+                problems.append(f"dump is incomplete (truncated?): pg_restore: {read_error}")
     wanted = required_tables(spec, listing) if listing.ok else []
     no_data = [t for t in wanted if t not in listing.data]
     if listing.ok and no_data:
         problems.append(f"no TABLE DATA for {', '.join(no_data)}")
     lines = [
-        f"Command: pg_dump -d {spec.database.name} -Fc -f {found.path}",
         f"File Path: {found.path}",
         f"File Size: {_mb(found.size)}",
         f"Written: {found.mtime_text}" + (f"  (phase 0 started {started_at.isoformat(timespec='seconds')})" if started_at else ""),
         f"SHA-256: {digest}",
         "",
+        *header_lines,
+        "",
         "pg_restore --list: " + ("OK" if listing.ok else f"ERROR {listing.error}"),
-        "Full read (pg_restore to /dev/null): " + ("not run" if not listing.ok else read_error or "OK"),
+        f"Full read (pg_restore to /dev/null): {read_error}",
         *[f"  TABLE DATA {t}: {'present' if t in listing.data else 'MISSING'}" for t in wanted],
     ]
-    if listing.header:
-        lines += ["", listing.header]
-    figures = Dump(found.path, found.size, digest, {"mtime": found.mtime_text, "tables_with_data": sorted(listing.data)})
+    figures = Dump(found.path, found.size, digest, _dump_values(found, listing, created))
     if not problems and restore_check is not None:
         ok, text = restore_check(found.path)
         lines += ["", "Restore verification (scratch database):", text]
         if not ok:
             problems.append("restored copy does not match the baseline counts")
     evidence = "\n".join(lines)
+    name = hostio.host_name(host)
     if problems:
         return failed("1.1", "FAILED: " + "; ".join(problems), evidence=evidence, queries=queries, figures=figures, host=name)
     verified = "VERIFIED" + (" (restored and counted)" if restore_check is not None else "")
     return passed(
         "1.1",
-        f"CREATED + {verified}: {posixpath.basename(found.path)}, {_mb(found.size)}",
+        f"CREATED + {verified}: {posixpath.basename(found.path)}, {_mb(found.size)}, database {listing.header.dbname}",
         evidence=evidence,
         queries=queries,
         figures=figures,
@@ -210,43 +350,31 @@ def database_dump(
 # ------------------------------------------------------------ 1.2 archive
 
 
-def _archive_members(host: Any, path: str) -> tuple[list[str], str]:
+def _archive_members(host: Host, path: str) -> tuple[list[str], str]:
     """(member names, error): the archive is read to its end, so truncation shows."""
-    if hostio.is_local(host):
-        try:
-            with tarfile.open(path, "r:gz") as tar:
-                return [m.name for m in tar], ""
-        except (tarfile.TarError, OSError, EOFError) as exc:
-            return [], str(exc) or type(exc).__name__
     out = hostio.run(host, ["tar", "-tzf", path])
     if out.rc != 0:
-        return [], (out.stderr.strip().splitlines() or ["tar failed"])[-1]
+        return [], hostio.last_error(out, "tar failed")
     return out.stdout.splitlines(), ""
 
 
-def _archived_version(host: Any, path: str, member: str) -> str | None:
+def _archived_version(host: Host, path: str, member: str) -> str | None:
     """The version in the archived manifest (read as a literal), None when unreadable."""
-    try:
-        if hostio.is_local(host):
-            with tarfile.open(path, "r:gz") as tar:
-                fh = tar.extractfile(member)
-                source = fh.read() if fh else b""
-        else:
-            out = hostio.run(host, ["tar", "-xzOf", path, member])
-            source = out.stdout_bytes
-        version = read_manifest(source)[0].get("version")
-        return version if isinstance(version, str) else None
-    except Exception:  # a broken member is reported as "unreadable", not a crash
+    out = hostio.run(host, ["tar", "-xzOf", path, member])
+    if out.rc != 0:
         return None
+    try:
+        version = read_manifest(out.stdout_bytes)[0].get("version")
+    except ValueError:  # a broken member is reported as "unreadable", not a crash
+        return None
+    return version if isinstance(version, str) else None
 
 
-def code_backup(spec: Any, started_at: dt.datetime | None, host: Any | None = None) -> CheckResult:
+def code_backup(spec: Spec, started_at: dt.datetime | None, host: Host) -> CheckResult:
     """1.2: newest module archive exists, reads whole, holds <module>/__manifest__.py (the old version)."""
-    host = host or hostio.local_host()
-    name = hostio.host_name(host)
-    found = newest(host, spec.paths.backup_dir, archive_pattern(spec))
-    if found is None:
-        return _missing("1.2", spec, archive_pattern(spec), host)
+    found = _newest_or_missing("1.2", spec, archive_pattern(spec), host)
+    if isinstance(found, CheckResult):
+        return found
     module = spec.deployment.module
     manifest = f"{module}/__manifest__.py"
     queries = [f"tar -tzf {found.path}", f"sha256sum {found.path}"]
@@ -282,6 +410,7 @@ def code_backup(spec: Any, started_at: dt.datetime | None, host: Any | None = No
         ]
     )
     figures = {"path": found.path, "size": found.size, "sha256": digest, "members": len(members), "archived_version": version}
+    name = hostio.host_name(host)
     if problems:
         return failed("1.2", "FAILED: " + "; ".join(problems), evidence=evidence, queries=queries, figures=figures, host=name)
     return passed(
@@ -297,13 +426,11 @@ def code_backup(spec: Any, started_at: dt.datetime | None, host: Any | None = No
 # ------------------------------------------------------------- 1.3 marker
 
 
-def snapshot_marker(spec: Any, started_at: dt.datetime | None, host: Any | None = None) -> CheckResult:
+def snapshot_marker(spec: Spec, started_at: dt.datetime | None, host: Host) -> CheckResult:
     """1.3: the snapshot marker exists and was written for this deployment (after phase 0 started)."""
-    host = host or hostio.local_host()
-    name = hostio.host_name(host)
-    found = newest(host, spec.paths.backup_dir, MARKER_PATTERN)
-    if found is None:
-        return _missing("1.3", spec, MARKER_PATTERN, host)
+    found = _newest_or_missing("1.3", spec, MARKER_PATTERN, host)
+    if isinstance(found, CheckResult):
+        return found
     try:
         content = hostio.read_bytes(host, found.path)[:4096].decode("utf-8", "replace")
     except OSError as exc:
@@ -311,6 +438,7 @@ def snapshot_marker(spec: Any, started_at: dt.datetime | None, host: Any | None 
     evidence = f"File Path: {found.path}\nCreated: YES ({found.mtime_text})\n\n{content.rstrip()}"
     age = _age_problem(found, started_at)
     queries = [f"ls -l {found.path}"]
+    name = hostio.host_name(host)
     if age:
         return failed("1.3", f"stale marker: {age}", evidence=evidence, queries=queries, host=name)
     return passed(

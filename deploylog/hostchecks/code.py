@@ -13,14 +13,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from lxml import etree
+from testinfra.backend.base import CommandResult
+from testinfra.host import Host
 
 from deploylog.hostchecks import hostio
 from deploylog.result import CheckResult, failed, passed, verdict
+from deploylog.spec import Spec
 
 MANIFEST = "__manifest__.py"
 
 
-def git(host: Any, repo: str, *args: str) -> Any:
+def git(host: Host, repo: str, *args: str) -> CommandResult:
     # safe.directory: the checkout usually belongs to the odoo user, not to whoever runs the log.
     return hostio.run(host, ["git", "-c", f"safe.directory={repo}", "-C", repo, *args])
 
@@ -29,44 +32,47 @@ def git_shown(repo: str, *args: str) -> str:
     return hostio.shown(["git", "-C", repo, *args])
 
 
-def module_prefix(spec: Any) -> str:
+def module_prefix(spec: Spec) -> str:
     """The module directory relative to the repository root ('' when the repo is the module)."""
     rel = posixpath.relpath(str(spec.module_dir), spec.paths.repo)
     return "" if rel == "." else rel
 
 
-def manifest_path_in_repo(spec: Any) -> str:
+def manifest_path_in_repo(spec: Spec) -> str:
     prefix = module_prefix(spec)
     return f"{prefix}/{MANIFEST}" if prefix else MANIFEST
 
 
-def _no_repo(item: str, spec: Any, host: Any) -> CheckResult | None:
+@dataclass(frozen=True)
+class Checkout:
+    """What every 2.1-2.3 check starts from: the repository, the baseline's HEAD, the host's name."""
+
+    repo: str
+    before: str
+    host_name: str
+
+
+def _checkout(item: str, spec: Spec, before: str | None, host: Host) -> Checkout | CheckResult:
+    """The checkout to verify, or the item's FAIL when deploy.toml or the baseline cannot name it."""
+    name = hostio.host_name(host)
     if not spec.paths.repo:
-        return failed(item, "paths.repo is not set in deploy.toml: no checkout to verify", host=hostio.host_name(host))
-    return None
-
-
-def _no_before(item: str, before: str | None, host: Any) -> CheckResult | None:
+        return failed(item, "paths.repo is not set in deploy.toml: no checkout to verify", host=name)
     if not before:
         return failed(
-            item,
-            "the baseline records no HEAD before the deployment (code.head); re-run phase 0 with paths.repo set",
-            host=hostio.host_name(host),
+            item, "the baseline records no HEAD before the deployment (code.head); re-run phase 0 with paths.repo set", host=name
         )
-    return None
+    return Checkout(spec.paths.repo, before, name)
 
 
 # ---------------------------------------------------------------- 2.1 git pull
 
 
-def git_pull(spec: Any, before: str | None, host: Any | None = None) -> CheckResult:
+def git_pull(spec: Spec, before: str | None, host: Host) -> CheckResult:
     """2.1: on the expected branch, HEAD moved forward from the baseline's HEAD; log between them."""
-    host = host or hostio.local_host()
-    name = hostio.host_name(host)
-    bad = _no_repo("2.1", spec, host) or _no_before("2.1", before, host)
-    if bad:
-        return bad
-    repo = spec.paths.repo
+    checkout = _checkout("2.1", spec, before, host)
+    if isinstance(checkout, CheckResult):
+        return checkout
+    repo, before, name = checkout.repo, checkout.before, checkout.host_name
     queries = [git_shown(repo, "rev-parse", "--abbrev-ref", "HEAD"), git_shown(repo, "rev-parse", "HEAD")]
     branch_out = git(host, repo, "rev-parse", "--abbrev-ref", "HEAD")
     head_out = git(host, repo, "rev-parse", "HEAD")
@@ -124,18 +130,37 @@ class Diff:
     stat: str
     dirty: list[str]
     error: str = ""
+    bytecode: int = 0  # untracked/modified bytecode caches left out of `dirty`
 
 
-def diff(spec: Any, before: str, host: Any) -> Diff:
+def is_bytecode(path: str) -> bool:
+    """A bytecode cache Python (Odoo at its restart) writes beside the code: not a code change."""
+    return "__pycache__" in path.split("/") or path.endswith((".pyc", ".pyo"))
+
+
+def porcelain_paths(raw: bytes) -> list[str]:
+    """Paths of `git status --porcelain -z`: `XY path\\0`, a rename or copy followed by `origpath\\0`."""
+    paths, entries = [], iter(raw.split(b"\0"))
+    for entry in entries:
+        if len(entry) < 4:
+            continue
+        paths.append(entry[3:].decode("utf-8", "surrogateescape"))
+        if entry[:1] in (b"R", b"C") or entry[1:2] in (b"R", b"C"):
+            next(entries, None)  # the original path of a rename/copy
+    return paths
+
+
+def diff(spec: Spec, before: str, host: Host) -> Diff:
     repo = spec.paths.repo
     names = git(host, repo, "diff", "--name-only", f"{before}..HEAD")
     if names.rc != 0:
-        return Diff([], "", [], error=(names.stderr.strip().splitlines() or ["git diff failed"])[-1])
+        return Diff([], "", [], error=hostio.last_error(names, "git diff failed"))
     stat = git(host, repo, "diff", "--stat", f"{before}..HEAD").stdout.rstrip()
-    # Uncommitted edits are deployed code too, yet invisible to before..HEAD.
-    status = git(host, repo, "status", "--porcelain", "--untracked-files=all")
-    dirty = [line[3:] for line in status.stdout.splitlines() if line.strip()] if status.rc == 0 else []
-    return Diff(sorted(f for f in names.stdout.splitlines() if f), stat, sorted(dirty))
+    # Uncommitted edits are deployed code too, yet invisible to before..HEAD; bytecode caches are not code.
+    status = git(host, repo, "status", "--porcelain", "-z", "--untracked-files=all")
+    uncommitted = porcelain_paths(status.stdout_bytes) if status.rc == 0 else []
+    dirty = sorted(p for p in uncommitted if not is_bytecode(p))
+    return Diff(sorted(f for f in names.stdout.splitlines() if f), stat, dirty, bytecode=len(uncommitted) - len(dirty))
 
 
 def _manifest_dict(source: bytes) -> dict[str, Any]:
@@ -145,7 +170,7 @@ def _manifest_dict(source: bytes) -> dict[str, Any]:
     return value
 
 
-def manifest_change(spec: Any, before: str, host: Any) -> tuple[bool, str]:
+def manifest_change(spec: Spec, before: str, host: Host) -> tuple[bool, str]:
     """(only the version changed?, explanation) comparing the two manifests as literals."""
     repo, path = spec.paths.repo, manifest_path_in_repo(spec)
     old = git(host, repo, "show", f"{before}:{path}")
@@ -164,18 +189,16 @@ def manifest_change(spec: Any, before: str, host: Any) -> tuple[bool, str]:
     return False, f"{path}: keys other than 'version' changed: {', '.join(changed)}"
 
 
-def changed_files(spec: Any, before: str | None, host: Any | None = None) -> CheckResult:
+def changed_files(spec: Spec, before: str | None, host: Host) -> CheckResult:
     """2.2: the files changed before..HEAD equal expected.changed_files (manifest rule in the evidence)."""
-    host = host or hostio.local_host()
-    name = hostio.host_name(host)
-    bad = _no_repo("2.2", spec, host) or _no_before("2.2", before, host)
-    if bad:
-        return bad
-    repo = spec.paths.repo
+    checkout = _checkout("2.2", spec, before, host)
+    if isinstance(checkout, CheckResult):
+        return checkout
+    repo, before, name = checkout.repo, checkout.before, checkout.host_name
     queries = [
         git_shown(repo, "diff", "--name-only", f"{before}..HEAD"),
         git_shown(repo, "diff", "--stat", f"{before}..HEAD"),
-        git_shown(repo, "status", "--porcelain"),
+        git_shown(repo, "status", "--porcelain", "-z", "--untracked-files=all"),
     ]
     found = diff(spec, before, host)
     if found.error:
@@ -202,9 +225,21 @@ def changed_files(spec: Any, before: str | None, host: Any | None = None) -> Che
         lines += ["", "Manifest:", *[f"  {n}" for n in notes]]
     if found.dirty:
         lines += ["", "Uncommitted changes in the checkout (deployed but not in any commit):", *[f"  {f}" for f in found.dirty]]
+    if found.bytecode:
+        lines += [
+            "",
+            f"Ignored {found.bytecode} bytecode cache file(s) (__pycache__/, *.pyc, *.pyo): written by Python, not code",
+        ]
     lines += ["", "File stats:", found.stat or "(empty diff)"]
     evidence = "\n".join(lines)
-    figures = {"changed": found.files, "expected": expected, "unexpected": extra, "missing": missing, "uncommitted": found.dirty}
+    figures = {
+        "changed": found.files,
+        "expected": expected,
+        "unexpected": extra,
+        "missing": missing,
+        "uncommitted": found.dirty,
+        "bytecode_ignored": found.bytecode,
+    }
     problems = []
     if extra:
         problems.append(f"unexpected: {', '.join(extra)}")
@@ -251,14 +286,12 @@ def xml_error(source: bytes, label: str) -> str | None:
     return None
 
 
-def syntax(spec: Any, before: str | None, host: Any | None = None) -> CheckResult:
+def syntax(spec: Spec, before: str | None, host: Host) -> CheckResult:
     """2.3: every changed .py compiles and every changed .xml parses, as deployed on disk."""
-    host = host or hostio.local_host()
-    name = hostio.host_name(host)
-    bad = _no_repo("2.3", spec, host) or _no_before("2.3", before, host)
-    if bad:
-        return bad
-    repo = spec.paths.repo
+    checkout = _checkout("2.3", spec, before, host)
+    if isinstance(checkout, CheckResult):
+        return checkout
+    repo, before, name = checkout.repo, checkout.before, checkout.host_name
     found = diff(spec, before, host)
     if found.error:
         return failed("2.3", f"git diff failed: {found.error}", host=name)
@@ -322,9 +355,8 @@ def read_manifest(source: bytes) -> tuple[dict[str, Any], str]:
     return value, line
 
 
-def manifest_version(spec: Any, host: Any | None = None) -> CheckResult:
+def manifest_version(spec: Spec, host: Host) -> CheckResult:
     """2.4: __manifest__.py 'version' equals the expected version (read as a literal, never executed)."""
-    host = host or hostio.local_host()
     name = hostio.host_name(host)
     expected = spec.deployment.expected_version
     path = str(spec.module_dir / MANIFEST)

@@ -17,8 +17,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from testinfra.host import Host
+
 from deploylog.hostchecks import hostio
 from deploylog.result import CheckResult, failed, not_applicable, passed
+from deploylog.spec import Guard, Spec
 
 GUARD_EXCEPTIONS = frozenset({"UserError", "ValidationError", "AccessError", "AccessDenied", "RedirectWarning"})
 GROUP_CALLS = frozenset({"has_group", "user_has_groups", "has_groups", "_has_group"})
@@ -209,9 +212,8 @@ def similar_groups(conn: Any, xmlid: str) -> list[str]:
         return [row[0] for row in cur.fetchall()]
 
 
-def check_guard(spec: Any, guard: Any, conn: Any, host: Any | None = None) -> CheckResult:
+def check_guard(spec: Spec, guard: Guard, conn: Any, host: Host) -> CheckResult:
     """4.2-4.4 for one [[guards]] entry; `conn` is a read-only database connection for the group ids."""
-    host = host or hostio.local_host()
     name = hostio.host_name(host)
     item = guard.item
     module = spec.deployment.module
@@ -283,7 +285,7 @@ def check_guard(spec: Any, guard: Any, conn: Any, host: Any | None = None) -> Ch
     )
 
 
-def check_item(spec: Any, item: str, snap: Any, host: Any) -> CheckResult:
+def check_item(spec: Spec, item: str, snap: Any, host: Host) -> CheckResult:
     """4.2-4.4: the guard deploy.toml names for this item; N/A when it names none."""
     guard = spec.guard_for(item)
     if guard is None:

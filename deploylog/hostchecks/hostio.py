@@ -1,51 +1,66 @@
 """File and command access on the Odoo host, through pytest-testinfra's `host`.
 
-Every host check goes through these helpers so the same code runs locally or
-over `--hosts=ssh://...`. On the local backend files are read with Python
-directly (exact sizes, seeks, streaming digests); on a remote backend the same
-answers come from standard commands (stat, sha256sum, dd) whose arguments are
-quoted by testinfra, never pasted into a shell string.
+One path, as in testinfra itself: every helper is one command run through
+`host.run` (`stat`, `find`, `cat`, `sha256sum`, `dd`), whose arguments
+testinfra quotes - never pasted into a shell string - so the same code runs on
+the local machine and over `--hosts=ssh://...`. Only the streamed reads of big
+files (the digest of a multi-GB dump, the blocks of a big log) keep a local
+fast path: there Python reads the file directly instead of piping it through
+a subprocess.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shlex
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import testinfra
+from testinfra.backend.base import CommandResult
+from testinfra.host import Host
 
 from deploylog.files import sha256_file
 
-_CHUNK = 1 << 20
 
-
-def local_host() -> Any:
-    """The local machine as a testinfra Host (what `host` is without --hosts)."""
+def local_host() -> Host:
+    """The local machine as a testinfra Host (what the `host` fixture is without --hosts)."""
     return testinfra.get_host("local://")
 
 
-def is_local(host: Any) -> bool:
-    return host.backend.NAME == "local"
+def is_local(host: Host) -> bool:
+    """True when the host's files are this process's files (the fast paths, a local passfile)."""
+    return str(host.backend.NAME) == "local"
 
 
-def host_name(host: Any) -> str:
+def host_name(host: Host) -> str:
     """The name the log shows for a host: the same id pytest gives the test."""
-    return host.backend.get_pytest_id()
+    return str(host.backend.get_pytest_id())
 
 
-def run(host: Any, argv: list[str]) -> Any:
-    """Run one command given as an argument list; each argument is shell-quoted by testinfra."""
-    template = " ".join(["%s"] * len(argv))
-    return host.run(template, *[str(a) for a in argv])
+def run(host: Host, argv: Sequence[str | Path], env: Mapping[str, str] | None = None) -> CommandResult:
+    """Run one command given as an argument list; each argument is shell-quoted by testinfra.
+
+    env: variables set for this command only (through `env`, so a value is an
+    argument of `env`, never shell text).
+    """
+    words = [str(a) for a in argv]
+    if env:
+        words = ["env", *[f"{k}={v}" for k, v in env.items()], *words]
+    template = " ".join(["%s"] * len(words))
+    return host.run(template, *words)
 
 
-def shown(argv: list[str]) -> str:
+def shown(argv: Sequence[str | Path]) -> str:
     """The command as the log shows it (copy-pasteable)."""
     return " ".join(shlex.quote(str(a)) for a in argv)
+
+
+def last_error(out: CommandResult, fallback: str) -> str:
+    """The last line a failed command wrote to stderr (tools put the real cause last)."""
+    lines = out.stderr.strip().splitlines()
+    return lines[-1] if lines else fallback
 
 
 @dataclass(frozen=True)
@@ -61,15 +76,9 @@ class Stat:
         return self.mtime.isoformat(timespec="seconds") if self.mtime else "-"
 
 
-def stat(host: Any, path: str | Path) -> Stat:
+def stat(host: Host, path: str | Path) -> Stat:
+    """Kind, size and mtime (ns precision) of a path, following links; exists=False when absent."""
     path = str(path)
-    if is_local(host):
-        try:
-            st = os.stat(path)
-        except OSError:
-            return Stat(path, False)
-        mtime = dt.datetime.fromtimestamp(st.st_mtime, dt.UTC)
-        return Stat(path, True, os.path.isdir(path), st.st_size, mtime)
     out = run(host, ["stat", "-L", "-c", "%F|%s|%.9Y", path])
     if out.rc != 0:
         return Stat(path, False)
@@ -78,27 +87,25 @@ def stat(host: Any, path: str | Path) -> Stat:
     return Stat(path, True, kind == "directory", int(size), when)
 
 
-def sha256(host: Any, path: str | Path) -> str:
-    """Streaming digest: a multi-GB dump is never held in memory."""
+def sha256(host: Host, path: str | Path) -> str:
+    """Streaming digest: a multi-GB dump is never held in memory (locally: read by Python)."""
     if is_local(host):
         return sha256_file(path)
     out = run(host, ["sha256sum", str(path)])
     if out.rc != 0:
-        raise OSError(out.stderr.strip() or f"sha256sum {path} failed")
+        raise OSError(last_error(out, f"sha256sum {path} failed"))
     return out.stdout.split()[0]
 
 
-def read_bytes(host: Any, path: str | Path) -> bytes:
-    """A whole (small) file: sources, manifests, markers. Raises OSError when unreadable."""
-    if is_local(host):
-        return Path(path).read_bytes()
+def read_bytes(host: Host, path: str | Path) -> bytes:
+    """A whole (small) file: sources, manifests, markers, /proc entries. Raises OSError when unreadable."""
     out = run(host, ["cat", str(path)])
     if out.rc != 0:
-        raise OSError(out.stderr.strip() or f"cannot read {path}")
+        raise OSError(last_error(out, f"cannot read {path}"))
     return out.stdout_bytes
 
 
-def read_range(host: Any, path: str | Path, offset: int, length: int) -> bytes:
+def read_range(host: Host, path: str | Path, offset: int, length: int) -> bytes:
     """`length` bytes at `offset`: how a big log is read from its end, block by block."""
     if is_local(host):
         with open(path, "rb") as fh:
@@ -109,16 +116,14 @@ def read_range(host: Any, path: str | Path, offset: int, length: int) -> bytes:
         ["dd", f"if={path}", "bs=65536", f"skip={offset}", f"count={length}", "iflag=skip_bytes,count_bytes", "status=none"],
     )
     if out.rc != 0:
-        raise OSError(out.stderr.strip() or f"cannot read {path}")
+        raise OSError(last_error(out, f"cannot read {path}"))
     return out.stdout_bytes
 
 
-def listdir(host: Any, path: str | Path) -> list[str]:
-    """Entry names of a directory (hidden ones included); [] when it is absent."""
-    if is_local(host):
-        try:
-            return sorted(os.listdir(path))
-        except OSError:
-            return []
-    out = run(host, ["ls", "-A1", str(path)])
-    return sorted(line for line in out.stdout.splitlines() if line) if out.rc == 0 else []
+def listdir(host: Host, path: str | Path) -> list[str]:
+    """Entry names of a directory (hidden ones included, any byte but NUL in a name); [] when it is absent."""
+    # -H: a directory given as a symlink (/var/odoo/backups -> /mnt/backups) is listed, not taken as a file
+    out = run(host, ["find", "-H", str(path), "-mindepth", "1", "-maxdepth", "1", "-printf", "%f\\0"])
+    if out.rc != 0:
+        return []
+    return sorted(name for name in out.stdout.split("\0") if name)

@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
 
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from testinfra.host import Host
 
 from deploylog import baseline as baseline_mod
 from deploylog import db, fingerprint
 from deploylog.errors import DeploylogError
-from deploylog.hostchecks import backup, hostio
+from deploylog.hostchecks import backup, hostio, pgauth
+from deploylog.spec import Spec
 
 COMPARED = (
     "payments",
@@ -33,16 +34,16 @@ COMPARED = (
 )
 
 
-def _admin_conninfo(spec: Any, admin_dsn: str | None) -> str:
+def _admin_conninfo(spec: Spec, admin_dsn: str | None) -> str:
     dsn = admin_dsn or spec.database.restore_dsn or spec.database.dsn
     params = conninfo_to_dict(dsn)
     params.setdefault("dbname", spec.database.name)
     params["application_name"] = db.APPLICATION_NAME
     params.setdefault("connect_timeout", str(spec.database.connect_timeout_s))
-    return make_conninfo(**params)
+    return make_conninfo("", **params)
 
 
-def _compare(spec: Any, scratch_conninfo: str, base: baseline_mod.Baseline) -> tuple[bool, list[str]]:
+def _compare(spec: Spec, scratch_conninfo: str, base: baseline_mod.Baseline) -> tuple[bool, list[str]]:
     snap = db.Snapshot(
         psycopg.connect(
             db.conninfo_for(
@@ -74,35 +75,40 @@ def _compare(spec: Any, scratch_conninfo: str, base: baseline_mod.Baseline) -> t
         snap.close()
 
 
-def verify_against_baseline(
-    spec: Any, dump_path: str, admin_dsn: str | None = None, base: baseline_mod.Baseline | None = None, host: Any | None = None
+def verify_on_host(
+    spec: Spec, host: Host, dump_path: str, admin_dsn: str | None = None, base: baseline_mod.Baseline | None = None
 ) -> tuple[bool, str]:
-    """(ok, evidence): restore into a scratch database, compare with the baseline, drop it."""
-    host = host or hostio.local_host()
+    """(ok, evidence): restore the host's dump into a scratch database, compare with the baseline, drop it.
+
+    pg_restore runs on the host that holds the dump; its password (if the dsn
+    has one) never appears on its command line (pgauth).
+    """
     base = base or baseline_mod.load(spec)
     admin = _admin_conninfo(spec, admin_dsn)
     scratch = f"{spec.database.name[:30]}_deploylog_verify_{backup.stamp()}".lower()
     scratch_conninfo = make_conninfo(admin, dbname=scratch)
-    argv = [
-        backup.pg_tool(spec, "pg_restore"),
-        "--no-owner",
-        "--no-privileges",
-        "--exit-on-error",
-        f"--dbname={scratch_conninfo}",
-        dump_path,
-    ]
-    lines = [f"Scratch database: {scratch} on {db.conninfo_safe(admin)}", "Command: " + hostio.shown(argv)]
     try:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(scratch)))
     except psycopg.Error as exc:
         raise DeploylogError(f"cannot create the scratch database {scratch}: {str(exc).strip().splitlines()[0]}") from None
     try:
-        started = dt.datetime.now(dt.UTC)
-        out = hostio.run(host, argv)
+        with pgauth.credentials(scratch_conninfo, hostio.is_local(host)) as creds:
+            argv = [
+                backup.pg_tool(spec, "pg_restore"),
+                "--no-owner",
+                "--no-privileges",
+                "--exit-on-error",
+                "--no-password",
+                f"--dbname={creds.conninfo}",
+                dump_path,
+            ]
+            lines = [f"Scratch database: {scratch} on {db.conninfo_safe(admin)}", "Command: " + hostio.shown(argv)]
+            lines += [f"Password: {creds.note}"] if creds.note else []
+            started = dt.datetime.now(dt.UTC)
+            out = hostio.run(host, argv, env=creds.env)
         if out.rc != 0:
-            err = (out.stderr.strip().splitlines() or ["pg_restore failed"])[-1]
-            return False, "\n".join([*lines, f"pg_restore FAILED: {err}"])
+            return False, "\n".join([*lines, f"pg_restore FAILED: {hostio.last_error(out, 'pg_restore failed')}"])
         lines.append(f"Restored in {(dt.datetime.now(dt.UTC) - started).total_seconds():.1f}s")
         ok, compared = _compare(spec, scratch_conninfo, base)
         return ok, "\n".join([*lines, "", *compared])
@@ -111,12 +117,19 @@ def verify_against_baseline(
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(scratch)))
 
 
-def checker(spec: Any, base: baseline_mod.Baseline, host: Any | None = None) -> Callable[[str], tuple[bool, str]]:
+def verify_against_baseline(
+    spec: Spec, dump_path: str, admin_dsn: str | None = None, base: baseline_mod.Baseline | None = None
+) -> tuple[bool, str]:
+    """`deploylog backup --verify-restore`: the dump that command has just written on this machine."""
+    return verify_on_host(spec, hostio.local_host(), dump_path, admin_dsn, base)
+
+
+def checker(spec: Spec, base: baseline_mod.Baseline, host: Host) -> Callable[[str], tuple[bool, str]]:
     """The deep mode of 1.1, as a callable the dump check runs after its own checks pass."""
 
     def check(path: str) -> tuple[bool, str]:
         try:
-            return verify_against_baseline(spec, path, base=base, host=host)
+            return verify_on_host(spec, host, path, base=base)
         except DeploylogError as exc:
             return False, str(exc)
 

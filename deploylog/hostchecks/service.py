@@ -12,16 +12,15 @@ since last week was not restarted, whatever its status says. Managers:
 from __future__ import annotations
 
 import datetime as dt
-import os
 import posixpath
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass, field
-from typing import Any
+
+from testinfra.host import Host
 
 from deploylog.hostchecks import hostio, logs
 from deploylog.result import CheckResult, failed, not_applicable, passed
+from deploylog.spec import Spec
 
 SYSTEMD_PROPS = ("ActiveState", "SubState", "MainPID", "ActiveEnterTimestamp", "InactiveEnterTimestamp", "ExecMainStartTimestamp")
 
@@ -55,25 +54,23 @@ def parse_proc_start(proc_stat: str, pid_stat: str, clk_tck: int) -> dt.datetime
     return dt.datetime.fromtimestamp(btime + ticks / clk_tck, dt.UTC)
 
 
-def process_start(host: Any, pid: int) -> dt.datetime | None:
-    if hostio.is_local(host):
-        try:
-            with open("/proc/stat") as a, open(f"/proc/{pid}/stat") as b:
-                return parse_proc_start(a.read(), b.read(), os.sysconf("SC_CLK_TCK"))
-        except (OSError, ValueError, StopIteration):
-            return None
-    proc_stat = hostio.run(host, ["cat", "/proc/stat"])
-    pid_stat = hostio.run(host, ["cat", f"/proc/{pid}/stat"])
-    tck = hostio.run(host, ["getconf", "CLK_TCK"])
-    if proc_stat.rc != 0 or pid_stat.rc != 0:
+# one command: the host's clock tick, its boot time and the process's start ticks ($1 is an argument, not shell text)
+_PROC_START = 'getconf CLK_TCK && cat /proc/stat "/proc/$1/stat"'
+
+
+def process_start(host: Host, pid: int) -> dt.datetime | None:
+    """When a process started, as the host's kernel says (clock-tick precision); None when it is gone."""
+    out = hostio.run(host, ["sh", "-c", _PROC_START, "sh", str(pid)])
+    lines = out.stdout.splitlines()
+    if out.rc != 0 or len(lines) < 3:
         return None
     try:
-        return parse_proc_start(proc_stat.stdout, pid_stat.stdout, int(tck.stdout.strip() or 100))
+        return parse_proc_start("\n".join(lines[1:-1]), lines[-1], int(lines[0].strip() or 100))
     except (ValueError, StopIteration):
         return None
 
 
-def _cmdline(host: Any, pid: int) -> str:
+def _cmdline(host: Host, pid: int) -> str:
     try:
         raw = hostio.read_bytes(host, f"/proc/{pid}/cmdline")
     except OSError:
@@ -106,7 +103,7 @@ def parse_systemd_time(value: str) -> dt.datetime | None:
     return None
 
 
-def _systemd(spec: Any, host: Any) -> ServiceState:
+def _systemd(spec: Spec, host: Host) -> ServiceState:
     name = spec.service.name
     state = ServiceState("systemd", name)
     argv = ["systemctl", "show", name, "--timestamp=unix", *[f"--property={p}" for p in SYSTEMD_PROPS]]
@@ -131,7 +128,7 @@ def _systemd(spec: Any, host: Any) -> ServiceState:
     return state
 
 
-def _pidfile(spec: Any, host: Any) -> ServiceState:
+def _pidfile(spec: Spec, host: Host) -> ServiceState:
     path = spec.service.pidfile
     state = ServiceState("pidfile", path)
     state.queries.append(f"cat {path}; cat /proc/<pid>/stat /proc/<pid>/cmdline")
@@ -160,7 +157,7 @@ def _pidfile(spec: Any, host: Any) -> ServiceState:
     return state
 
 
-def _process(spec: Any, host: Any) -> ServiceState:
+def _process(spec: Spec, host: Host) -> ServiceState:
     wanted = spec.service.process_name
     state = ServiceState("process", wanted)
     argv = ["ps", "-ww", "-eo", "pid=,ppid=,args="]  # -ww: never cut the command line
@@ -183,14 +180,13 @@ def _process(spec: Any, host: Any) -> ServiceState:
     pid = min(masters, key=lambda p: (starts[p] is None, starts[p] or dt.datetime.max.replace(tzinfo=dt.UTC)))
     state.running, state.pid, state.started = True, pid, starts[pid]
     state.status = "\n".join(
-        f"pid {p} running since {starts.get(p) and starts[p].isoformat(timespec='seconds')}: {procs[p][1][:200]}"
-        for p in sorted(procs)
+        f"pid {p} running since {_when(starts.get(p)) if p in starts else None}: {procs[p][1][:200]}" for p in sorted(procs)
     )
     return state
 
 
-def read_state(spec: Any, host: Any | None = None) -> ServiceState:
-    host = host or hostio.local_host()
+def read_state(spec: Spec, host: Host) -> ServiceState:
+    """The Odoo service as its manager on the host reports it (one observation shared by 3.1-3.4)."""
     manager = spec.service.manager
     if manager == "systemd":
         return _systemd(spec, host)
@@ -204,7 +200,8 @@ def read_state(spec: Any, host: Any | None = None) -> ServiceState:
 # ----------------------------------------------------------------- items
 
 
-def _na(item: str, state: ServiceState, host: Any) -> CheckResult | None:
+def _na(item: str, state: ServiceState, host: Host) -> CheckResult | None:
+    """NA when the service is not managed here; FAIL when its state could not be read."""
     if state.manager == "none":
         return not_applicable(item, "service.manager = none: the service is not managed on this host", host=hostio.host_name(host))
     if state.error:
@@ -216,9 +213,8 @@ def _when(value: dt.datetime | None) -> str:
     return value.isoformat(timespec="seconds") if value else "-"
 
 
-def stopped(spec: Any, state: ServiceState, started_at: dt.datetime | None, host: Any | None = None) -> CheckResult:
+def stopped(spec: Spec, state: ServiceState, started_at: dt.datetime | None, host: Host) -> CheckResult:
     """3.1: the pre-deployment instance was stopped: the running one started after phase 0 started."""
-    host = host or hostio.local_host()
     bad = _na("3.1", state, host)
     if bad:
         return bad
@@ -254,9 +250,8 @@ def stopped(spec: Any, state: ServiceState, started_at: dt.datetime | None, host
     )
 
 
-def caches_cleared(spec: Any, host: Any | None = None) -> CheckResult:
+def caches_cleared(spec: Spec, host: Host) -> CheckResult:
     """3.2: every path in service.cache_dirs is gone or empty."""
-    host = host or hostio.local_host()
     name = hostio.host_name(host)
     if spec.service.manager == "none" and not spec.service.cache_dirs:
         return not_applicable("3.2", "service.manager = none and no cache_dirs configured", host=name)
@@ -285,9 +280,8 @@ def caches_cleared(spec: Any, host: Any | None = None) -> CheckResult:
     return passed("3.2", f"CACHE CLEARED: {len(lines)} path(s) gone or empty", **kw)
 
 
-def started(spec: Any, state: ServiceState, host: Any | None = None) -> CheckResult:
+def started(spec: Spec, state: ServiceState, host: Host) -> CheckResult:
     """3.3: the service is active (running)."""
-    host = host or hostio.local_host()
     bad = _na("3.3", state, host)
     if bad:
         return bad
@@ -302,21 +296,13 @@ def started(spec: Any, state: ServiceState, host: Any | None = None) -> CheckRes
     return passed("3.3", f"STARTED: active (running), pid {state.pid}, since {state.started_text}", **kw)
 
 
-def http_get(host: Any, url: str, timeout: int) -> tuple[int | None, str]:
-    """(status, detail) of a GET from the host itself (Odoo usually listens on its loopback)."""
-    if hostio.is_local(host):
-        try:
-            with urllib.request.urlopen(url, timeout=timeout) as resp:
-                return resp.status, resp.read(200).decode("utf-8", "replace")
-        except urllib.error.HTTPError as exc:
-            return exc.code, str(exc.reason)
-        except (urllib.error.URLError, OSError) as exc:
-            return None, str(getattr(exc, "reason", exc))
-    out = hostio.run(host, ["curl", "-sS", "-L", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", str(timeout), url])
-    code = out.stdout.strip()
+def http_get(host: Host, url: str, timeout: int) -> tuple[int | None, str]:
+    """(status, start of the body or the error) of a GET from the host itself (Odoo usually listens on its loopback)."""
+    out = hostio.run(host, ["curl", "-sS", "-L", "--max-time", str(timeout), "-w", "\n%{http_code}", url])
+    body, _, code = out.stdout.rpartition("\n")
     if code.isdigit() and code != "000":
-        return int(code), ""
-    return None, out.stderr.strip() or "no answer"
+        return int(code), body[:200]
+    return None, hostio.last_error(out, "no answer")
 
 
 def _probe_urls(health_url: str) -> list[str]:
@@ -327,9 +313,8 @@ def _probe_urls(health_url: str) -> list[str]:
     return urls
 
 
-def healthy(spec: Any, state: ServiceState, started_at: dt.datetime | None, host: Any | None = None) -> CheckResult:
+def healthy(spec: Spec, state: ServiceState, started_at: dt.datetime | None, host: Host) -> CheckResult:
     """3.4: health URL (and /web/login) answer 200; no error of the module in the log since the restart."""
-    host = host or hostio.local_host()
     bad = _na("3.4", state, host)
     if bad:
         return bad

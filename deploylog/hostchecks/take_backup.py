@@ -5,7 +5,10 @@
   marker               -> <backup_dir>/DEPLOYMENT_SNAPSHOT_<ts> (sizes + sha256 of both)
 
 Each file is written under a `.partial` name and renamed when complete, so a
-dump cut short by a full disk or a Ctrl-C never carries the name 1.1 checks.
+dump cut short by a full disk or a Ctrl-C never carries the name 1.1 checks,
+and the partial file is removed whatever stopped it. pg_dump waits at most
+`[database] lock_timeout_ms` for each table's lock, and gets the password
+through a passfile, never on its command line.
 Runs on the Odoo host itself (local files, local pg_dump).
 """
 
@@ -13,17 +16,22 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shutil
 import subprocess
 import tarfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+import psycopg
 
 from deploylog import db
 from deploylog.errors import DeploylogError
 from deploylog.files import sha256_file
-from deploylog.hostchecks import backup
+from deploylog.hostchecks import backup, pgauth
+from deploylog.spec import Spec
 
 
 @dataclass
@@ -41,7 +49,7 @@ def _taken(kind: str, path: Path) -> Taken:
     return Taken(kind, path, path.stat().st_size, sha256_file(path))
 
 
-def pg_binary(spec: Any, tool: str) -> str:
+def pg_binary(spec: Spec, tool: str) -> str:
     found = backup.pg_tool(spec, tool)
     if os.sep in found:
         if not Path(found).exists():
@@ -53,7 +61,60 @@ def pg_binary(spec: Any, tool: str) -> str:
     return located
 
 
-def dump_database(spec: Any, target: Path, dsn: str | None = None) -> Taken:
+@contextmanager
+def _publishing(target: Path) -> Iterator[Path]:
+    """Write under `<target>.partial`, renamed to target once complete; the partial never outlives a failure.
+
+    Also on KeyboardInterrupt: a dump cut short must never be left where 1.1 or
+    a rollback could take it for a backup.
+    """
+    partial = target.with_name(target.name + ".partial")
+    try:
+        yield partial
+        partial.rename(target)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+# pg_dump locks every table it dumps in a few batched statements: "LOCK TABLE public.a, public.b IN ACCESS SHARE MODE"
+_LOCK_QUERY = re.compile(r"LOCK TABLE (?P<tables>.+?) IN ACCESS SHARE MODE")
+_HELD_LOCKS = """
+    SELECT DISTINCT format('%I.%I', n.nspname, c.relname)
+      FROM pg_locks l JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE l.granted AND l.mode = 'AccessExclusiveLock' AND l.pid <> pg_backend_pid()
+       AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+     ORDER BY 1"""
+
+
+def _locked_tables(conninfo: str, candidates: list[str]) -> list[str]:
+    """Which of the tables pg_dump waited for another session holds ACCESS EXCLUSIVE on now; [] when unknown."""
+    try:
+        with psycopg.connect(conninfo) as conn:
+            held = [row[0] for row in conn.execute(_HELD_LOCKS).fetchall()]
+    except psycopg.Error:
+        return []
+    return [t for t in held if t in candidates]
+
+
+def _dump_error(spec: Spec, stderr: str, conninfo: str) -> str:
+    """One line naming the cause: the locked table and the setting to raise, or pg_dump's own error."""
+    name = spec.database.name
+    waited = _LOCK_QUERY.search(stderr)
+    if waited and "timeout" in stderr:
+        candidates = [t.strip() for t in waited.group("tables").split(",")]
+        found = candidates if len(candidates) == 1 else _locked_tables(conninfo, candidates)
+        what = f"table {', '.join(found)} is" if found else f"one of {len(candidates)} tables is"
+        return (
+            f"pg_dump of {name} gave up: {what} locked by another session and stayed locked for "
+            f"[database] lock_timeout_ms = {spec.database.lock_timeout_ms} ms; end that session or raise the setting"
+        )
+    lines = [line for line in stderr.strip().splitlines() if line.strip()]
+    errors = [line for line in lines if "error:" in line]
+    return f"pg_dump of {name} failed: {(errors or lines or ['pg_dump failed'])[-1]}"
+
+
+def dump_database(spec: Spec, target: Path, dsn: str | None = None) -> Taken:
+    """pg_dump -Fc of the configured database; the password (if any) reaches pg_dump through a passfile, never argv."""
     conninfo = db.conninfo_for(
         dsn if dsn is not None else spec.database.dsn,
         spec.database.name,
@@ -61,29 +122,33 @@ def dump_database(spec: Any, target: Path, dsn: str | None = None) -> Taken:
         spec.database.lock_timeout_ms,
         spec.database.connect_timeout_s,
     )
-    partial = target.with_name(target.name + ".partial")
-    argv = [pg_binary(spec, "pg_dump"), "--format=custom", f"--file={partial}", "--no-password", f"--dbname={conninfo}"]
-    out = subprocess.run(argv, capture_output=True, text=True, check=False)
-    if out.returncode != 0:
-        partial.unlink(missing_ok=True)
-        first = out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "pg_dump failed"
-        raise DeploylogError(f"pg_dump of {spec.database.name} failed: {first}")
-    partial.rename(target)
+    # pg_dump sets its own lock_timeout to 0 (waits forever); --lock-wait-timeout bounds the wait for each table's lock
+    wait = [f"--lock-wait-timeout={spec.database.lock_timeout_ms}"] if spec.database.lock_timeout_ms > 0 else []
+    with _publishing(target) as partial, pgauth.credentials(conninfo, local=True) as creds:
+        argv = [
+            pg_binary(spec, "pg_dump"),
+            "--format=custom",
+            f"--file={partial}",
+            "--no-password",
+            *wait,
+            f"--dbname={creds.conninfo}",
+        ]
+        out = subprocess.run(argv, capture_output=True, text=True, check=False, env={**os.environ, **creds.env})
+        if out.returncode != 0:
+            raise DeploylogError(_dump_error(spec, out.stderr, conninfo))
     return _taken("dump", target)
 
 
-def archive_module(spec: Any, target: Path) -> Taken:
+def archive_module(spec: Spec, target: Path) -> Taken:
     module_dir = Path(spec.module_dir)
     if not (module_dir / "__manifest__.py").is_file():
         raise DeploylogError(f"{module_dir} holds no __manifest__.py: not the module to back up (paths.module_dir)")
-    partial = target.with_name(target.name + ".partial")
-    with tarfile.open(partial, "w:gz") as tar:
+    with _publishing(target) as partial, tarfile.open(partial, "w:gz") as tar:
         tar.add(module_dir, arcname=spec.deployment.module)
-    partial.rename(target)
     return _taken("archive", target)
 
 
-def write_marker(spec: Any, target: Path, when: dt.datetime, taken: list[Taken]) -> Taken:
+def write_marker(spec: Spec, target: Path, when: dt.datetime, taken: list[Taken]) -> Taken:
     lines = [
         f"deployment: {spec.deployment_id}",
         f"created: {when.isoformat(timespec='seconds')}",
@@ -91,13 +156,12 @@ def write_marker(spec: Any, target: Path, when: dt.datetime, taken: list[Taken])
         f"module: {spec.deployment.module} (module dir {spec.module_dir})",
         *[f"{t.kind}: {t.path} size={t.size} sha256={t.sha256}" for t in taken],
     ]
-    partial = target.with_name(target.name + ".partial")
-    partial.write_text("\n".join(lines) + "\n")
-    partial.rename(target)
+    with _publishing(target) as partial:
+        partial.write_text("\n".join(lines) + "\n")
     return _taken("marker", target)
 
 
-def take_backups(spec: Any, backup_dir: str | None = None, dsn: str | None = None, when: dt.datetime | None = None) -> list[Taken]:
+def take_backups(spec: Spec, backup_dir: str | None = None, dsn: str | None = None, when: dt.datetime | None = None) -> list[Taken]:
     """Dump, archive, marker - in that order; the marker records the other two."""
     when = when or dt.datetime.now(dt.UTC)
     stamp = backup.stamp(when)

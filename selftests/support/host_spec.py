@@ -6,7 +6,10 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from testinfra.host import Host
+
 from deploylog import spec as spec_mod
+from deploylog.hostchecks import hostio
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -16,3 +19,7 @@ def make_spec(**sections: dict[str, Any]) -> spec_mod.Spec:
     for name, values in sections.items():
         raw.setdefault(name, {}).update(values)
     return spec_mod.build(raw, source="selftest")
+
+
+# the local machine, passed explicitly as the `host` fixture is without --hosts
+LOCAL: Host = hostio.local_host()

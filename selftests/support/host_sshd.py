@@ -2,6 +2,11 @@
 
 Needs Debian's openssh-server (`apt-get install openssh-server`); `Sshd.unavailable()`
 says why it cannot run when it cannot, so the test skips with that reason.
+
+To make the "remote" host really differ from this machine, the server can run
+in a mount namespace of its own with a small tmpfs over one directory (what it
+sees there is not what this process sees), and give its sessions environment
+variables of their own (SetEnv: another time zone).
 """
 
 from __future__ import annotations
@@ -20,8 +25,10 @@ SSHD = "/usr/sbin/sshd"
 
 
 class Sshd:
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, volume: Path | None = None, env: dict[str, str] | None = None) -> None:
         self.dir = workdir
+        self.volume = volume  # mounted as a 1 MiB tmpfs in the server's own mount namespace
+        self.env = env or {}
         self.port = free_port()
         self.user = getpass.getuser()
         self.key = workdir / "id_ed25519"
@@ -37,6 +44,14 @@ class Sshd:
         if os.geteuid() != 0:
             return "sshd needs root here (privilege separation user and /run/sshd)"
         return ""
+
+    @staticmethod
+    def namespace_unavailable() -> str:
+        """Why a server in its own mount namespace cannot run here ('' when it can)."""
+        if not shutil.which("unshare"):
+            return "unshare (util-linux) not installed"
+        done = subprocess.run(["unshare", "--mount", "true"], capture_output=True, text=True, check=False)
+        return f"no mount namespace: {done.stderr.strip()}" if done.returncode != 0 else ""
 
     @property
     def hostspec(self) -> str:
@@ -65,6 +80,7 @@ class Sshd:
                     "PermitRootLogin prohibit-password",
                     "StrictModes no",
                     "LogLevel ERROR",
+                    *[f"SetEnv {k}={v}" for k, v in self.env.items()],
                     "",
                 ]
             )
@@ -89,7 +105,12 @@ class Sshd:
                 ]
             )
         )
-        self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(sshd_config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        command = [SSHD, "-D", "-e", "-f", str(sshd_config)]
+        if self.volume is not None:
+            self.volume.mkdir(parents=True, exist_ok=True)
+            mount = 'mount -t tmpfs -o size=1m deploylog-selftest "$0" && exec "$@"'
+            command = ["unshare", "--mount", "--propagation", "private", "sh", "-c", mount, str(self.volume), *command]
+        self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         for _ in range(500):
             if self.proc.poll() is not None:
                 raise RuntimeError(f"sshd exited: {self.proc.stderr.read().decode(errors='replace').strip()}")
