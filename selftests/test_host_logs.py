@@ -11,7 +11,7 @@ import pytest
 
 from deploylog.demo import odoo_log as hl
 from deploylog.hostchecks import logs, service
-from selftests.support.host_spec import make_spec
+from selftests.support.host_spec import LOCAL, make_spec
 
 T0 = dt.datetime(2025, 12, 22, 10, 0, 0, tzinfo=dt.UTC)  # phase 0 started
 RESTART = T0 + dt.timedelta(minutes=12)
@@ -22,8 +22,8 @@ def spec_for(path: Path, **thresholds):
 
 
 def run_all(spec, since=T0):
-    scan = logs.scan_for(spec, since)
-    return scan, logs.error_count(spec, scan), logs.module_errors(spec, scan), logs.error_details(spec, scan)
+    scan = logs.scan_for(spec, since, LOCAL)
+    return scan, logs.error_count(spec, scan, LOCAL), logs.module_errors(spec, scan, LOCAL), logs.error_details(spec, scan, LOCAL)
 
 
 def test_healthy_log_is_clean_although_older_errors_exist(tmp_path):
@@ -135,15 +135,15 @@ def test_log_timezone_is_honoured(tmp_path):
     text += f"{later:%Y-%m-%d %H:%M:%S},000 7 INFO osusproperties odoo: fine\n"
     path.write_text(text)
     spec = make_spec(paths={"log_file": str(path)}, service={"log_timezone": "Asia/Dubai"})
-    assert logs.error_count(spec, logs.scan_for(spec, T0)).status == "PASS"
+    assert logs.error_count(spec, logs.scan_for(spec, T0, LOCAL), LOCAL).status == "PASS"
     utc_spec = make_spec(paths={"log_file": str(path)})
-    assert logs.error_count(utc_spec, logs.scan_for(utc_spec, T0 - dt.timedelta(hours=5))).status == "FAIL"
+    assert logs.error_count(utc_spec, logs.scan_for(utc_spec, T0 - dt.timedelta(hours=5), LOCAL), LOCAL).status == "FAIL"
 
 
 def test_unknown_timezone_is_a_clear_failure(tmp_path):
     path = hl.healthy_log(tmp_path / "odoo-server.log", T0, RESTART)
     spec = make_spec(paths={"log_file": str(path)}, service={"log_timezone": "Mars/Olympus"})
-    r = logs.error_count(spec, logs.scan_for(spec, T0))
+    r = logs.error_count(spec, logs.scan_for(spec, T0, LOCAL), LOCAL)
     assert r.status == "FAIL" and "Mars/Olympus" in r.message
 
 
@@ -268,7 +268,7 @@ def test_a_million_errors_are_all_counted_and_only_the_shown_ones_kept(tmp_path)
     assert r3.evidence.endswith(f"({20_000 - logs.MAX_SHOWN} earlier record(s) not shown; see 6.1)")
     # 3.4 counts the module's errors since the restart the same way
     state = service.ServiceState("pidfile", "odoo", running=True, pid=1, started=RESTART, status="running")
-    r34 = service.healthy(spec_for(path), state, T0)
+    r34 = service.healthy(spec_for(path), state, T0, LOCAL)
     assert r34.status == "FAIL" and r34.figures["module_errors"] == len(module_at)
     assert (
         f"{len(module_at)} error(s) of {hl.MODULE} in the log since the restart (first: {first} Exception during request handling.)"

@@ -384,9 +384,8 @@ def tail(host: Host, path: str, lines: int = 20) -> list[str]:
 # ------------------------------------------------------------------ items
 
 
-def scan_for(spec: Spec, started_at: dt.datetime | None, host: Host | None = None) -> Scan:
+def scan_for(spec: Spec, started_at: dt.datetime | None, host: Host) -> Scan:
     """The phase-6 scan: baseline window (or thresholds.log_tail_lines), in the log's time zone."""
-    host = host or hostio.local_host()
     if not spec.paths.log_file:
         return Scan(path="", window="-", error="paths.log_file is not set in deploy.toml", covered=False)
     return scan_log(
@@ -430,9 +429,8 @@ def _unusable(item: str, scan: Scan, host: Host) -> CheckResult | None:
     return None
 
 
-def error_count(spec: Spec, scan: Scan, host: Host | None = None) -> CheckResult:
+def error_count(spec: Spec, scan: Scan, host: Host) -> CheckResult:
     """6.1: ERROR/CRITICAL records in the window <= thresholds.max_log_errors (0)."""
-    host = host or hostio.local_host()
     bad = _unusable("6.1", scan, host)
     if bad:
         return bad
@@ -448,9 +446,8 @@ def error_count(spec: Spec, scan: Scan, host: Host | None = None) -> CheckResult
     return passed("6.1", f"NO ERRORS {scan.window}" + (f" ({count} <= {limit})" if count else ""), **kw)
 
 
-def module_errors(spec: Spec, scan: Scan, host: Host | None = None) -> CheckResult:
+def module_errors(spec: Spec, scan: Scan, host: Host) -> CheckResult:
     """6.2: no ERROR/CRITICAL record from the module (its logger, or its name in the message/traceback)."""
-    host = host or hostio.local_host()
     bad = _unusable("6.2", scan, host)
     if bad:
         return bad
@@ -470,9 +467,8 @@ def module_errors(spec: Spec, scan: Scan, host: Host | None = None) -> CheckResu
     return passed("6.2", f"NO MODULE ERRORS from {module} {scan.window}", **kw)
 
 
-def error_details(spec: Spec, scan: Scan, host: Host | None = None) -> CheckResult:
+def error_details(spec: Spec, scan: Scan, host: Host) -> CheckResult:
     """6.3: the full messages and tracebacks of every ERROR/CRITICAL record found (the last MAX_SHOWN)."""
-    host = host or hostio.local_host()
     bad = _unusable("6.3", scan, host)
     if bad:
         return bad
