@@ -171,3 +171,20 @@ def test_python_api_for_the_demo(deploy):
     paths = actions.render(spec)
     assert sorted(p.name for p in paths.values()) == ["execution-log.html", "execution-log.json", "execution-log.md"]
     assert "deploylog: GO" in actions.status_text(spec)
+
+
+def test_status_names_the_na_items(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(cli, "COMMAND_MODULES", LOG_COMMANDS)
+    (tmp_path / "deploy.toml").write_text(lp.DEPLOY_TOML)
+    path = state.state_path(tmp_path / "reports", sc.meta().deployment_id)
+    na = {"status": "NA", "message": "reconciliation table absent"}
+    for event in (sc.run(sc.PHASE_RUNS["phase0"], 60, {"0.3": na}), sc.run(sc.PHASE_RUNS["post"], 90, {"4.7": na})):
+        state.append_event(path, sc.meta().deployment_id, {}, event)
+    assert deploylog("status") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("deploylog: GO — phases 0-6 passed; 2 items N/A: 0.3, 4.7;")
+    assert (
+        "not applicable (2): 0.3 Reconciled Payments Baseline: reconciliation table absent; "
+        "4.7 No Orphaned Records: reconciliation table absent"
+    ) in lines

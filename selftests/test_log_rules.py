@@ -181,3 +181,47 @@ def test_chain_covers_the_baseline_and_every_event(tmp_path):
     assert read_baseline(str(baseline)).digest == "f" * 64
     baseline.write_text("garbage")
     assert not read_baseline(str(baseline)).present
+
+
+def test_na_items_are_named_in_a_go_verdict_and_the_final_results():
+    items = views_with(**{"0_3": NA, "4_7": NA, "5_3": NA})
+    verdict = rules.verdict(items, rules.phase_results(items))
+    assert verdict.word == rules.GO
+    assert verdict.reason == "phases 0-6 passed; 3 items N/A: 0.3, 4.7, 5.3"
+    result = rules.overall(items, rules.phase_results(items))
+    assert result.not_applicable == [
+        "0.3 Reconciled Payments Baseline: 0.3 NA",
+        "4.7 No Orphaned Records: 4.7 NA",
+        "5.3 Reconciliation Count: 5.3 NA",
+    ]
+
+
+def test_one_na_item_is_named_too():
+    items = views_with(**{"6_3": NA})
+    assert rules.verdict(items, rules.phase_results(items)).reason == "phases 0-6 passed; 1 item N/A: 6.3"
+
+
+@pytest.mark.parametrize("item_id", [i.id for i in catalogue.ITEMS.values() if i.phase in rules.COUNTED_PHASES])
+def test_an_item_that_could_not_run_is_never_go(item_id):
+    """An ERROR proves nothing: whatever the item's severity, the verdict is not GO and names it."""
+    items = views_with(**{item_id.replace(".", "_"): ERROR})
+    phases = rules.phase_results(items)
+    verdict = rules.verdict(items, phases)
+    assert verdict.word == rules.NO_GO
+    assert f"{item_id} ERROR" in verdict.reason  # the item and its one-line message ("<id> ERROR")
+    assert phases[item_id.split(".")[0]].state == rules.PHASE_FAIL
+    result = rules.overall(items, phases)
+    assert result.status != rules.COMPLETE_SUCCESS
+    assert any(issue.startswith(f"{item_id} ") and " ERROR: " in issue for issue in result.issues)
+
+
+def test_an_error_after_the_deployment_says_not_verified():
+    items = views_with(**{"5_3": ERROR, "6_3": ERROR})
+    verdict = rules.verdict(items, rules.phase_results(items))
+    assert verdict.word == rules.NO_GO
+    assert verdict.reason == "not verified: 5.3 ERROR 5.3 ERROR; 6.3 ERROR 6.3 ERROR"
+
+
+def test_a_data_loss_still_wins_over_an_error():
+    items = views_with(**{"5_1": FAIL, "5_3": ERROR})
+    assert rules.verdict(items, rules.phase_results(items)).word == rules.ROLLBACK

@@ -145,6 +145,8 @@ def status_text(spec: Any, report_dir: str | Path | None = None) -> str:
         f"phases completed {s.phases_completed}/{s.phases_total}; tests passed {s.tests_passed}/{s.tests_total}; "
         f"failed {s.failed}; critical issues {s.critical_issues}",
     ]
+    if o.not_applicable:
+        lines.append(f"not applicable ({len(o.not_applicable)}): " + "; ".join(o.not_applicable))
     for phase, result in view.phases.items():
         counts = ", ".join(f"{k} {v}" for k, v in sorted(result.counts.items()))
         lines.append(f"  phase {phase:<2} {result.state:<10} {counts}" + (f" — {result.note}" if result.note else ""))
