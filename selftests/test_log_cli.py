@@ -188,3 +188,54 @@ def test_status_names_the_na_items(tmp_path, monkeypatch, capsys):
         "not applicable (2): 0.3 Reconciled Payments Baseline: reconciliation table absent; "
         "4.7 No Orphaned Records: reconciliation table absent"
     ) in lines
+
+
+@pytest.mark.parametrize("command", [("render",), ("status",), ("verify",), ("record", "7.1", "PASS", "--tester", "Quinn QA")])
+def test_a_damaged_state_is_one_clear_error_and_stays_where_it_is(deploy, capsys, command):
+    """`deploylog render` used to crash with KeyError: 'item'; no command but a pytest run moves a state aside."""
+    path = state.state_path(deploy / "reports", sc.meta().deployment_id)
+    data = json.loads(path.read_text())
+    del data["events"][1]["results"][2]["item"]
+    path.write_text(json.dumps(data))
+    before = {p.name: p.read_bytes() for p in path.parent.iterdir()}
+    capsys.readouterr()
+    assert deploylog(*command) == 2
+    captured = capsys.readouterr()
+    assert captured.err == (
+        f"deploylog: error: {path} is damaged (not a deploylog-state/1 state: event seq 2 (run): results[2] has no 'item'); "
+        "restore it from a copy, or move it aside (a `pytest` run moves it aside itself and starts a new log)\n"
+    )
+    assert {p.name: p.read_bytes() for p in path.parent.iterdir()} == before  # nothing moved, nothing written
+
+
+@pytest.mark.parametrize(
+    ("edit", "problem"),
+    [
+        (lambda d: d["events"][0].pop("seq"), "event #1 (no integer 'seq'): 'seq' missing or not an integer"),
+        (lambda d: d["events"][0].update(type="party"), "event seq 1: unknown type 'party'"),
+        (
+            lambda d: d["events"][0]["results"][0].update(status="MAYBE"),
+            "event seq 1 (run): results[0]: 'status' is 'MAYBE', expected one of",
+        ),
+        (
+            lambda d: d["events"][0]["results"][0].update(duration="slow"),
+            "event seq 1 (run): results[0]: 'duration' is str 'slow', expected int or float",
+        ),
+        (lambda d: d["events"][0].update(finished="yesterday"), "event seq 1 (run): 'finished' is not an ISO time: 'yesterday'"),
+        (
+            lambda d: d["events"][0]["results"][0].update(figures={"kind": "integrity", "bogus": 1}),
+            "event seq 1 (run): results[0]: 'figures' unreadable (TypeError:",
+        ),
+        (lambda d: d.update(events={}), "the state: 'events' is dict {}, expected list"),
+        (lambda d: d.pop("deployment_id"), "the state has no 'deployment_id'"),
+    ],
+)
+def test_each_wrong_shape_is_named_by_event_and_key(deploy, capsys, edit, problem):
+    path = state.state_path(deploy / "reports", sc.meta().deployment_id)
+    data = json.loads(path.read_text())
+    edit(data)
+    path.write_text(json.dumps(data))
+    capsys.readouterr()
+    assert deploylog("render") == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"deploylog: error: {path} is damaged (not a deploylog-state/1 state: {problem}") and err.count("\n") == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -225,3 +226,32 @@ def test_an_error_after_the_deployment_says_not_verified():
 def test_a_data_loss_still_wins_over_an_error():
     items = views_with(**{"5_1": FAIL, "5_3": ERROR})
     assert rules.verdict(items, rules.phase_results(items)).word == rules.ROLLBACK
+
+
+def test_a_damaged_state_is_moved_aside_never_over_another_file(tmp_path):
+    import datetime as dt
+
+    path = state.state_path(tmp_path, "d")
+    now = dt.datetime.now(dt.UTC)
+    decoys = {}
+    for later in (0, 1, 2):  # the names this second and the next ones would take are already there
+        stamp = (now + dt.timedelta(seconds=later)).strftime("%Y%m%dT%H%M%SZ")
+        decoy = path.with_name(f"{path.name}.corrupt-{stamp}")
+        decoy.write_text(f"earlier damaged state {later}")
+        decoys[decoy] = decoy.read_text()
+    path.write_text("{garbage")
+    new = state.append_event(path, "d", {}, sc.run(("0",), 0), set_aside_damaged=True)
+    moved = new["set_aside"][0]["path"]
+    assert moved.endswith("-2") and Path(moved).read_text() == "{garbage"
+    assert {p: p.read_text() for p in decoys} == decoys
+    assert new["set_aside"][0]["reason"].startswith("not valid JSON")
+    assert [e["seq"] for e in new["events"]] == [1]
+    assert json.loads(path.read_text())["set_aside"] == new["set_aside"]
+
+
+def test_a_damaged_state_is_refused_unless_set_aside_is_asked(tmp_path):
+    path = state.state_path(tmp_path, "d")
+    path.write_text("[]")
+    with pytest.raises(state.DamagedState, match="holds a JSON list, not a deploylog state object"):
+        state.append_event(path, "d", {}, sc.run(("0",), 0))
+    assert path.read_text() == "[]" and len(list(tmp_path.iterdir())) == 2  # the state and its lock file

@@ -70,6 +70,7 @@ def _header(view: LogView) -> str:
         f"**Duration**: {_duration(view)}  ",
         f"**Verdict**: **{view.verdict.line()}**  ",
     ]
+    lines += [f"**⚠️ State set aside**: {present.set_aside_line(moved)}  " for moved in view.set_aside]
     return "\n".join(lines) + "\n"
 
 

@@ -333,18 +333,13 @@ def verdict(items: dict[str, ItemView], phases: dict[str, PhaseResult], signoffs
 
 def _ranges(phases: list[str]) -> str:
     """['0','1','2','4'] -> '0-2, 4'."""
-    numbers = sorted(int(p) for p in phases)
-    parts: list[str] = []
-    start = prev = None
-    for n in [*numbers, None]:
-        if start is None:
-            start = prev = n
-        elif n is not None and n == prev + 1:
-            prev = n
+    runs: list[list[int]] = []
+    for n in sorted(int(p) for p in phases):
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
         else:
-            parts.append(str(start) if start == prev else f"{start}-{prev}")
-            start = prev = n
-    return ", ".join(parts)
+            runs.append([n])
+    return ", ".join(str(r[0]) if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs)
 
 
 def latest_signoffs(signoffs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

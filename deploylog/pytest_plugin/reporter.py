@@ -60,9 +60,12 @@ class ExecutionLog:
         if reporter is not None and self.verdict:
             text, markup = self.verdict
             reporter.write_line(text, **markup)
+        if reporter is not None and self.failure:  # the last line: what an operator must look at
+            reporter.write_line(self.failure, red=True, bold=True)
         return result
 
     def write(self, exitstatus: int) -> None:
+        """Append this run to the state and render the log; any failure ends in one NOT RECORDED line (exit 3)."""
         try:
             spec = context.spec(self.config)
             target = actions.target(spec)
@@ -76,9 +79,13 @@ class ExecutionLog:
                 "exit_status": exitstatus,
                 "results": self.entries,
             }
-            view, written = actions.append(target, run)
-        except (DeploylogError, OSError) as exc:
-            self.fail(str(exc))
+            view, written = actions.append(target, run, set_aside_damaged=True)
+        except actions.LogNotRendered as exc:
+            self.fail(f"deploylog: NOT RENDERED — the results of this run are {exc}")
+            return
+        except Exception as exc:  # whatever stopped the write, the run must not end green with no log
+            reason = str(exc) if isinstance(exc, DeploylogError | OSError) else f"{type(exc).__name__}: {exc}"
+            self.fail(f"deploylog: NOT RECORDED — the results of this run reached no execution log: {reason}")
             return
         failed = sum(1 for e in self.entries if e["status"] in ("FAIL", "ERROR"))
         final = "" if view.overall.final else ", provisional"
@@ -87,13 +94,16 @@ class ExecutionLog:
             f"{failed} failed; overall {view.overall.status}{final}; digest {view.digest[:16]}…)"
         )
         self.verdict = (view.verdict.line(), {"bold": True, **VERDICT_COLOURS.get(view.verdict.word, {})})
+        moved = view.set_aside_by(view.runs[-1].seq)
+        if moved is not None:
+            self.failure = (
+                f"deploylog: STATE SET ASIDE — the state was damaged ({moved['reason']}) and moved to {moved['path']}; "
+                "this run starts a new log WITHOUT the earlier results: look at the moved file"
+            )
 
-    def fail(self, reason: str) -> None:
-        self.failure = redact(reason)
-        self.verdict = (
-            f"deploylog: NOT RECORDED — the results of this run reached no execution log: {self.failure}",
-            {"red": True, "bold": True},
-        )
+    def fail(self, line: str) -> None:
+        self.failure = redact(line)
+        self.verdict = None
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.summary:
