@@ -7,6 +7,9 @@ import base64
 import json
 import re
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -306,3 +309,66 @@ def test_a_full_disk_after_the_state_is_written_says_not_rendered_and_exits_3(py
     assert len(lp.log_json(pytester)["runs"]) == 1  # the files are stale until rendered again
     actions.render(spec_mod.load(pytester.path / "deploy.toml"))
     assert len(lp.log_json(pytester)["runs"]) == 2
+
+
+def spawn(pytester: pytest.Pytester, *argv: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, *argv], cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+# Real processes that get ready, then append at the same instant (the moment a race needs).
+BARRIER = """
+import os, pathlib, time
+
+def wait_for_go(name):
+    pathlib.Path(f"ready-{name}-{os.getpid()}").touch()
+    while not pathlib.Path("go").exists():
+        time.sleep(0.001)
+"""
+RECORDER = """
+import sys
+from barrier import wait_for_go
+from deploylog import spec
+from deploylog.log import actions
+
+loaded = spec.load("deploy.toml")
+wait_for_go(sys.argv[1])
+actions.record_manual(loaded, sys.argv[2], "PASS", sys.argv[1], sys.argv[3])
+"""
+LAST_TEST = """
+from barrier import wait_for_go
+
+def test_zz_last():  # runs after the log tests: the run's results are written right after it
+    wait_for_go("pytest")
+"""
+
+
+def test_concurrent_runs_and_recordings_lose_nothing_and_leave_no_stale_log(pytester):
+    """pytest runs and recordings appending at the same instant, in real processes, round after round:
+    every event kept, and the files are what the last state renders (`deploylog verify`)."""
+    lp.setup(pytester)
+    lp.phase0(pytester)
+    pytester.makepyfile(barrier=BARRIER, recorder=RECORDER, test_zz_last=LAST_TEST)
+    notes = set()
+    for round_ in range(3):
+        for ready in pytester.path.glob("ready-*"):
+            ready.unlink()
+        (pytester.path / "go").unlink(missing_ok=True)
+        procs = [spawn(pytester, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:randomly", "-q") for _ in range(2)]
+        for n in range(1, 5):
+            notes.add(f"round {round_} recorder {n}")
+            procs.append(spawn(pytester, "recorder.py", f"rec{n}", f"7.{n}", f"round {round_} recorder {n}"))
+        deadline = time.monotonic() + 120
+        while len(list(pytester.path.glob("ready-*"))) < len(procs) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        (pytester.path / "go").touch()
+        for proc in procs:
+            out, _ = proc.communicate(timeout=120)
+            assert proc.returncode in (0, 1), out  # 1: phase 0 has its failing item
+        verified = subprocess.run(
+            [sys.executable, "-m", "deploylog", "verify"], cwd=pytester.path, capture_output=True, text=True, check=False
+        )
+        assert verified.returncode == 0, f"round {round_}:\n{verified.stdout}{verified.stderr}"
+    events = state.load(lp.state_file(pytester))["events"]
+    assert [e["seq"] for e in events] == list(range(1, 19))
+    assert sum(1 for e in events if e["type"] == "run") == 6
+    assert {e["notes"] for e in events if e["type"] == "manual"} == notes
