@@ -56,6 +56,9 @@ def test_every_outcome_lands_in_the_log(pytester):
     assert result.outlines[-1].startswith("deploylog: NO-GO — ABORT & ROLLBACK: phase 0 failed")
     assert lp.SECRET not in all_report_text(pytester)
     assert lp.SECRET not in result.stdout.str()  # the failure text on the console is masked too
+    # the header is the deployment record the state holds, redacted when it was stored
+    recorded = state.load(lp.state_file(pytester))["deployment"]
+    assert recorded["dsn"] == doc["deployment"]["dsn"] == "host=db.example dbname=osusproperties user=odoo password=***"
     md = (lp.reports(pytester) / "execution-log.md").read_text()
     assert "**Phase 0 Result**: ☐ ALL PASS → Proceed ☑ FAIL → ABORT & ROLLBACK" in md
 

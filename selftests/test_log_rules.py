@@ -255,3 +255,21 @@ def test_a_damaged_state_is_refused_unless_set_aside_is_asked(tmp_path):
     with pytest.raises(state.DamagedState, match="holds a JSON list, not a deploylog state object"):
         state.append_event(path, "d", {}, sc.run(("0",), 0))
     assert path.read_text() == "[]" and len(list(tmp_path.iterdir())) == 2  # the state and its lock file
+
+
+def test_the_log_redacts_in_one_place_the_state_write():
+    """deploylog/log renders only what the state holds: state.py is the one module of the log that redacts."""
+    log_dir = Path(state.__file__).parent
+    redacting = sorted(p.name for p in log_dir.glob("*.py") if "deploylog.redact" in p.read_text(encoding="utf-8"))
+    assert redacting == ["state.py"]
+
+
+def test_everything_entering_the_state_is_redacted(tmp_path):
+    path = state.state_path(tmp_path, "d")
+    deployment = {"dsn": "host=db user=odoo password=hunter2"}
+    state.append_event(path, "d", deployment, sc.run(("0",), 0, {"0.1": {"message": "PGPASSWORD=hunter2 psql"}}))
+    path.write_text("{damaged: password=hunter2")
+    state.append_event(path, "d", deployment, sc.run(("0",), 1), set_aside_damaged=True)
+    assert "hunter2" not in path.read_text()
+    assert json.loads(path.read_text())["deployment"]["dsn"] == "host=db user=odoo password=***"
+    assert "hunter2" not in json.dumps(state.new_state("d", deployment))

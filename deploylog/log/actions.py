@@ -56,7 +56,7 @@ def append(t: Target, event: dict[str, Any], prepare: Any = None, set_aside_dama
     with state_mod.locked(t.state_path):
         new = state_mod.append_event(t.state_path, t.meta.deployment_id, t.meta.as_dict(), event, prepare, set_aside_damaged)
         try:
-            return publish.publish(new, t.meta, t.report_dir)
+            return publish.publish(new, t.report_dir)
         except Exception as exc:  # any failure here leaves recorded results behind stale files
             cause = str(exc) if isinstance(exc, DeploylogError | OSError) else f"{type(exc).__name__}: {exc}"
             raise LogNotRendered(
@@ -68,7 +68,7 @@ def append(t: Target, event: dict[str, Any], prepare: Any = None, set_aside_dama
 def render(spec: Any, report_dir: str | Path | None = None) -> dict[str, Path]:
     t = target(spec, report_dir)
     with state_mod.locked(t.state_path):
-        return publish.publish(load_state(t), t.meta, t.report_dir)[1]
+        return publish.publish(load_state(t), t.report_dir)[1]
 
 
 def record_manual(
@@ -154,7 +154,7 @@ def attach(spec: Any, file: str | Path, kind: str = "other", report_dir: str | P
 def status_text(spec: Any, report_dir: str | Path | None = None) -> str:
     """A short summary for the console."""
     t = target(spec, report_dir)
-    view = publish.view_of(load_state(t), t.meta)
+    view = publish.view_of(load_state(t))
     o, s = view.overall, view.summary
     lines = [
         view.verdict.line(),
@@ -182,4 +182,4 @@ def verify(spec: Any, report_dir: str | Path | None = None) -> list[publish.Chec
         current = state_mod.load(t.state_path)
         if current is None:
             raise DeploylogError(f"no log state at {t.state_path}: nothing to verify (run the suite first)")
-        return publish.verify(current, t.meta, t.report_dir)
+        return publish.verify(current, t.report_dir)

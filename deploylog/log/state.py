@@ -60,8 +60,10 @@ def state_path(report_dir: str | Path, deployment_id: str) -> Path:
     return Path(report_dir) / f"{safe}.state.json"
 
 
-def new_state(deployment_id: str, deployment: dict[str, Any]) -> dict[str, Any]:
-    return {"format": FORMAT, "deployment_id": deployment_id, "deployment": deployment, "events": []}
+def new_state(deployment_id: str, deployment: dict[str, Any], **more: Any) -> dict[str, Any]:
+    """An empty state; like every event, what it holds is redacted as it enters the state."""
+    fields = {"format": FORMAT, "deployment_id": deployment_id, "deployment": deployment, **more}
+    return {**redact_obj(fields), "events": []}
 
 
 class DamagedState(DeploylogError):
@@ -160,7 +162,11 @@ def append_event(
     prepare: Callable[[dict[str, Any], dict[str, Any]], None] | None = None,
     set_aside_damaged: bool = False,
 ) -> dict[str, Any]:
-    """Add one event (redacted) to the deployment's state and return the new state.
+    """Add one event to the deployment's state and return the new state.
+
+    Redaction happens here, once, with deploylog/redact.py: the state holds
+    only redacted text (the event, the deployment record), and the log is
+    rendered from the state alone.
 
     prepare(state, event) runs under the lock, before the event is added (a
     sign-off stores the digest of the log it signs there). A damaged state
@@ -174,7 +180,7 @@ def append_event(
             raise DeploylogError(
                 f"{path} belongs to deployment {state['deployment_id']!r}, not {deployment_id!r}; use another report_dir"
             )
-        state["deployment"] = deployment
+        state["deployment"] = redact_obj(deployment)
         if prepare is not None:
             prepare(state, event)
         event = redact_obj(event)
@@ -189,7 +195,7 @@ def _current(path: Path, deployment_id: str, deployment: dict[str, Any], set_asi
     except DamagedState as damage:
         if not set_aside_damaged:
             raise
-        return {**new_state(deployment_id, deployment), "set_aside": [set_aside(path, damage)]}
+        return new_state(deployment_id, deployment, set_aside=[set_aside(path, damage)])
 
 
 def events(state: dict[str, Any], kind: str) -> list[dict[str, Any]]:
