@@ -33,6 +33,7 @@ class RunView:
     exit_status: int | None
     counts: dict[str, int]
     phases: list[str]
+    snapshots: list[str] = field(default_factory=list)  # the database snapshot each process read
 
 
 @dataclass
@@ -157,6 +158,7 @@ def _run_views(state: dict[str, Any]) -> list[RunView]:
                 exit_status=run.get("exit_status"),
                 counts=counts,
                 phases=sorted(phases, key=lambda p: list(catalogue.PHASES).index(p) if p in catalogue.PHASES else 99),
+                snapshots=list(run.get("snapshots") or []),
             )
         )
     return out

@@ -37,6 +37,7 @@ EVENT: dict[str, Fields] = {
         "command": (TEXT, False),
         "hostname": (TEXT, False),
         "exit_status": (OPTIONAL_INT, False),
+        "snapshots": ((list,), False),
     },
     "manual": {"item": (TEXT, True), "status": (TEXT, True), "tester": (TEXT, False), "time": (TEXT, False)},
     "signoff": {"role": (TEXT, True), "name": (TEXT, True), "decision": (TEXT, True), "time": (TEXT, True)},

@@ -16,7 +16,7 @@ import pytest
 
 from deploylog.errors import DeploylogError
 from deploylog.log import actions, state
-from deploylog.pytest_plugin import context, outcome
+from deploylog.pytest_plugin import context, outcome, xdist
 from deploylog.redact import redact
 
 PLUGIN_NAME = "deploylog-execution-log"
@@ -31,6 +31,7 @@ class ExecutionLog:
         self.started = context.session_start(config)
         self.entries: list[dict[str, Any]] = []
         self.unfinished: dict[str, str] = {}  # nodeid -> item id: started, no result yet
+        self.snapshots: set[str] = set()  # which database snapshot each process read (xdist.py)
         self.summary = ""
         self.verdict: tuple[str, dict[str, bool]] | None = None
         self.failure = ""
@@ -41,6 +42,9 @@ class ExecutionLog:
             return
         self.unfinished[report.nodeid] = item_id
         result = getattr(report, "deploylog_result", None)
+        seen = getattr(report, "deploylog_snapshot", None)
+        if seen:
+            self.snapshots.add(seen)
         if report.when == "teardown" and result is not None:
             self.unfinished.pop(report.nodeid, None)
             self.entries.append({**result, "nodeid": report.nodeid})
@@ -77,6 +81,7 @@ class ExecutionLog:
                 "command": " ".join(["pytest", *self.config.invocation_params.args]),
                 "hostname": socket.gethostname(),
                 "exit_status": exitstatus,
+                "snapshots": sorted({*self.snapshots, *filter(None, [xdist.snapshot_note(self.config)])}),
                 "results": self.entries,
             }
             view, written = actions.append(target, run, set_aside_damaged=True)
