@@ -53,9 +53,10 @@ def test_record_phase7_then_sign_then_verify(deploy, capsys):
     capsys.readouterr()
     assert deploylog("verify") == 0
     out = capsys.readouterr().out
-    assert "verify OK" in out and out.count("OK     sign-off") == 2
+    assert "deploylog: verify OK — the log is exactly what its recorded results render" in out.splitlines()
+    assert out.count("OK     sign-off") == 2
     assert deploylog("status") == 0
-    assert "deploylog: GO" in capsys.readouterr().out
+    assert capsys.readouterr().out.startswith("deploylog: GO — ")
 
 
 def test_incident_and_attachment(deploy, tmp_path_factory):
@@ -116,7 +117,7 @@ def test_verify_catches_an_edited_json_and_html(deploy, capsys):
     assert deploylog("verify") == 1
     out = capsys.readouterr().out
     assert "EDITED execution-log.json" in out and "EDITED execution-log.html" in out
-    assert "OK     execution-log.md" in out
+    assert "OK     execution-log.md: matches the state and the digest" in out.splitlines()
     assert deploylog("render") == 0 and deploylog("verify") == 0
 
 
@@ -170,7 +171,7 @@ def test_python_api_for_the_demo(deploy):
     assert view.signoffs["QA/Testing"]["log_digest"]
     paths = actions.render(spec)
     assert sorted(p.name for p in paths.values()) == ["execution-log.html", "execution-log.json", "execution-log.md"]
-    assert "deploylog: GO" in actions.status_text(spec)
+    assert actions.status_text(spec).startswith("deploylog: GO — ")
 
 
 def test_status_names_the_na_items(tmp_path, monkeypatch, capsys):
