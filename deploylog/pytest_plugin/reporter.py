@@ -69,7 +69,7 @@ class ExecutionLog:
         return result
 
     def write(self, exitstatus: int) -> None:
-        """Append this run to the state and render the log; any failure ends in one NOT RECORDED line (exit 3)."""
+        """Append this run to the state and render the log; any failure ends in one line (NOT RECORDED, NOT RENDERED), exit 3."""
         try:
             spec = context.spec(self.config)
             target = actions.target(spec)
