@@ -36,7 +36,8 @@ def test_healthy_deployment_passes_every_database_item(deployment, odoo_db):
     after = post(deployment)
     assert after.statuses() == dict.fromkeys(DB_POST, "PASS"), after.output
     assert after.returncode == 0
-    assert "MATCH" in json.dumps(after.log()["items"]["5.4"])
+    item = after.log()["items"]["5.4"]  # exact: "MATCH" in text would also accept "MISMATCH"
+    assert item["status"] == "PASS" and item["message"].startswith("MATCH: "), item["message"]
 
 
 def test_phase0_records_a_baseline_bound_to_the_database(deployment, odoo_db):

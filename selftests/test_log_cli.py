@@ -54,9 +54,10 @@ def test_record_phase7_then_sign_then_verify(deploy, capsys):
     capsys.readouterr()
     assert deploylog("verify") == 0
     out = capsys.readouterr().out
-    assert "verify OK" in out and out.count("OK     sign-off") == 2
+    assert "deploylog: verify OK — the log is exactly what its recorded results render" in out.splitlines()
+    assert out.count("OK     sign-off") == 2
     assert deploylog("status") == 0
-    assert "deploylog: GO" in capsys.readouterr().out
+    assert capsys.readouterr().out.startswith("deploylog: GO — ")
 
 
 def test_incident_and_attachment(deploy, tmp_path_factory):
@@ -120,7 +121,7 @@ def test_verify_catches_an_edited_json_and_html(deploy, capsys):
     assert deploylog("verify") == 1
     out = capsys.readouterr().out
     assert "EDITED execution-log.json" in out and "EDITED execution-log.html" in out
-    assert "OK     execution-log.md" in out
+    assert "OK     execution-log.md: matches the state and the digest" in out.splitlines()
     assert deploylog("render") == 0 and deploylog("verify") == 0
 
 
@@ -174,4 +175,72 @@ def test_python_api_for_the_demo(deploy):
     assert view.signoffs["QA/Testing"]["log_digest"]
     paths = actions.render(spec)
     assert sorted(p.name for p in paths.values()) == ["execution-log.html", "execution-log.json", "execution-log.md"]
-    assert "deploylog: GO" in actions.status_text(spec)
+    assert actions.status_text(spec).startswith("deploylog: GO — ")
+
+
+def test_status_names_the_na_items(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(cli, "COMMAND_MODULES", LOG_COMMANDS)
+    (tmp_path / "deploy.toml").write_text(lp.DEPLOY_TOML)
+    path = state.state_path(tmp_path / "reports", sc.meta().deployment_id)
+    na = {"status": "NA", "message": "reconciliation table absent"}
+    for event in (sc.run(sc.PHASE_RUNS["phase0"], 60, {"0.3": na}), sc.run(sc.PHASE_RUNS["post"], 90, {"4.7": na})):
+        state.append_event(path, sc.meta().deployment_id, {}, event)
+    assert deploylog("status") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("deploylog: GO — phases 0-6 passed; 2 items N/A: 0.3, 4.7;")
+    assert (
+        "not applicable (2): 0.3 Reconciled Payments Baseline: reconciliation table absent; "
+        "4.7 No Orphaned Records: reconciliation table absent"
+    ) in lines
+
+
+@pytest.mark.parametrize("command", [("render",), ("status",), ("verify",), ("record", "7.1", "PASS", "--tester", "Quinn QA")])
+def test_a_damaged_state_is_one_clear_error_and_stays_where_it_is(deploy, capsys, command):
+    """`deploylog render` used to crash with KeyError: 'item'; no command but a pytest run moves a state aside."""
+    path = state.state_path(deploy / "reports", sc.meta().deployment_id)
+    data = json.loads(path.read_text())
+    del data["events"][1]["results"][2]["item"]
+    path.write_text(json.dumps(data))
+    before = {p.name: p.read_bytes() for p in path.parent.iterdir()}
+    capsys.readouterr()
+    assert deploylog(*command) == 2
+    captured = capsys.readouterr()
+    assert captured.err == (
+        f"deploylog: error: {path} is damaged (not a deploylog-state/1 state: event seq 2 (run): results[2] has no 'item'); "
+        "restore it from a copy, or move it aside (a `pytest` run moves it aside itself and starts a new log)\n"
+    )
+    assert {p.name: p.read_bytes() for p in path.parent.iterdir()} == before  # nothing moved, nothing written
+
+
+@pytest.mark.parametrize(
+    ("edit", "problem"),
+    [
+        (lambda d: d["events"][0].pop("seq"), "event #1 (no integer 'seq'): 'seq' missing or not an integer"),
+        (lambda d: d["events"][0].update(type="party"), "event seq 1: unknown type 'party'"),
+        (
+            lambda d: d["events"][0]["results"][0].update(status="MAYBE"),
+            "event seq 1 (run): results[0]: 'status' is 'MAYBE', expected one of",
+        ),
+        (
+            lambda d: d["events"][0]["results"][0].update(duration="slow"),
+            "event seq 1 (run): results[0]: 'duration' is str 'slow', expected int or float",
+        ),
+        (lambda d: d["events"][0].update(finished="yesterday"), "event seq 1 (run): 'finished' is not an ISO time: 'yesterday'"),
+        (
+            lambda d: d["events"][0]["results"][0].update(figures={"kind": "integrity", "bogus": 1}),
+            "event seq 1 (run): results[0]: 'figures' unreadable (TypeError:",
+        ),
+        (lambda d: d.update(events={}), "the state: 'events' is dict {}, expected list"),
+        (lambda d: d.pop("deployment_id"), "the state has no 'deployment_id'"),
+    ],
+)
+def test_each_wrong_shape_is_named_by_event_and_key(deploy, capsys, edit, problem):
+    path = state.state_path(deploy / "reports", sc.meta().deployment_id)
+    data = json.loads(path.read_text())
+    edit(data)
+    path.write_text(json.dumps(data))
+    capsys.readouterr()
+    assert deploylog("render") == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"deploylog: error: {path} is damaged (not a deploylog-state/1 state: {problem}") and err.count("\n") == 1

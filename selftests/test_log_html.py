@@ -111,3 +111,15 @@ def test_chromium_renders_the_log_without_console_errors(tmp_path):
     assert shot.exists() and shot.stat().st_size > 10_000
     console = [line for line in proc.stderr.splitlines() if "CONSOLE" in line]
     assert console == [], console
+
+
+def test_a_set_aside_state_is_a_banner_in_the_header():
+    state = sc.state_of(sc.run(("0",), 0))
+    state["set_aside"] = [{"path": "/r/<x>&.state.json.corrupt-20251222T090000Z", "reason": "not valid JSON", "at": sc.at(1)}]
+    text = render_html.render(sc.view(state))
+    assert_self_contained(text)
+    banner = etree.fromstring(text.encode()).find(".//header/p[@class='error-banner']")
+    assert banner.text == (
+        "State set aside: earlier state set aside at 2025-12-22 09:01:00 UTC: /r/<x>&.state.json.corrupt-20251222T090000Z "
+        "(not valid JSON); the results recorded before it are NOT in this log"
+    )

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from deploylog import catalogue
-from deploylog.log import render_json, render_md
+from deploylog.log import render_html, render_json, render_md
 from selftests.support import log_scenarios as sc
 
 
@@ -159,3 +159,32 @@ def test_never_run_log_ticks_nothing():
 def test_rendering_is_deterministic(scenario):
     state = getattr(sc, scenario)()
     assert render_md.render(sc.view(state)) == render_md.render(sc.view(json.loads(json.dumps(state))))
+
+
+def test_na_items_are_named_in_the_final_results_and_the_verdict():
+    na = {"status": "NA", "message": "reconciliation table absent in this database"}
+    state = sc.state_of(
+        sc.run(sc.PHASE_RUNS["preflight"], 0),
+        sc.run(sc.PHASE_RUNS["phase0"], 60, {"0.3": na}),
+        sc.run(sc.PHASE_RUNS["post"], 90, {"4.7": na, "5.3": na}),
+    )
+    view, md, doc = rendered(state)
+    assert doc["verdict"] == {"decision": "GO", "reason": "phases 0-6 passed; 3 items N/A: 0.3, 4.7, 5.3; still to do: phase 7"}
+    named = [
+        "0.3 Reconciled Payments Baseline: reconciliation table absent in this database",
+        "4.7 No Orphaned Records: reconciliation table absent in this database",
+        "5.3 Reconciliation Count: reconciliation table absent in this database",
+    ]
+    assert doc["not_applicable"] == named
+    final = md[md.index("## 📈 FINAL RESULTS") :]
+    assert "**Verdict**: **deploylog: GO — phases 0-6 passed; 3 items N/A: 0.3, 4.7, 5.3; still to do: phase 7**" in final
+    assert "Not Applicable:\n" + "\n".join(f"{n}. {text}" for n, text in enumerate(named, 1)) + "\n" in final
+    html = render_html.render(view)
+    final_html = html[html.index("<h2>Final Results</h2>") :]
+    assert "<tr><th>Not Applicable</th><td><ol><li>0.3 Reconciled Payments Baseline: reconciliation table absent" in final_html
+
+
+def test_final_results_without_na_items_add_no_line():
+    _view, md, doc = rendered(sc.all_pass())
+    assert doc["not_applicable"] == []
+    assert "Not Applicable:" not in md

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -181,3 +182,94 @@ def test_chain_covers_the_baseline_and_every_event(tmp_path):
     assert read_baseline(str(baseline)).digest == "f" * 64
     baseline.write_text("garbage")
     assert not read_baseline(str(baseline)).present
+
+
+def test_na_items_are_named_in_a_go_verdict_and_the_final_results():
+    items = views_with(**{"0_3": NA, "4_7": NA, "5_3": NA})
+    verdict = rules.verdict(items, rules.phase_results(items))
+    assert verdict.word == rules.GO
+    assert verdict.reason == "phases 0-6 passed; 3 items N/A: 0.3, 4.7, 5.3"
+    result = rules.overall(items, rules.phase_results(items))
+    assert result.not_applicable == [
+        "0.3 Reconciled Payments Baseline: 0.3 NA",
+        "4.7 No Orphaned Records: 4.7 NA",
+        "5.3 Reconciliation Count: 5.3 NA",
+    ]
+
+
+def test_one_na_item_is_named_too():
+    items = views_with(**{"6_3": NA})
+    assert rules.verdict(items, rules.phase_results(items)).reason == "phases 0-6 passed; 1 item N/A: 6.3"
+
+
+@pytest.mark.parametrize("item_id", [i.id for i in catalogue.ITEMS.values() if i.phase in rules.COUNTED_PHASES])
+def test_an_item_that_could_not_run_is_never_go(item_id):
+    """An ERROR proves nothing: whatever the item's severity, the verdict is not GO and names it."""
+    items = views_with(**{item_id.replace(".", "_"): ERROR})
+    phases = rules.phase_results(items)
+    verdict = rules.verdict(items, phases)
+    assert verdict.word == rules.NO_GO
+    assert f"{item_id} ERROR" in verdict.reason  # the item and its one-line message ("<id> ERROR")
+    assert phases[item_id.split(".")[0]].state == rules.PHASE_FAIL
+    result = rules.overall(items, phases)
+    assert result.status != rules.COMPLETE_SUCCESS
+    assert any(issue.startswith(f"{item_id} ") and " ERROR: " in issue for issue in result.issues)
+
+
+def test_an_error_after_the_deployment_says_not_verified():
+    items = views_with(**{"5_3": ERROR, "6_3": ERROR})
+    verdict = rules.verdict(items, rules.phase_results(items))
+    assert verdict.word == rules.NO_GO
+    assert verdict.reason == "not verified: 5.3 ERROR 5.3 ERROR; 6.3 ERROR 6.3 ERROR"
+
+
+def test_a_data_loss_still_wins_over_an_error():
+    items = views_with(**{"5_1": FAIL, "5_3": ERROR})
+    assert rules.verdict(items, rules.phase_results(items)).word == rules.ROLLBACK
+
+
+def test_a_damaged_state_is_moved_aside_never_over_another_file(tmp_path):
+    import datetime as dt
+
+    path = state.state_path(tmp_path, "d")
+    now = dt.datetime.now(dt.UTC)
+    decoys = {}
+    for later in (0, 1, 2):  # the names this second and the next ones would take are already there
+        stamp = (now + dt.timedelta(seconds=later)).strftime("%Y%m%dT%H%M%SZ")
+        decoy = path.with_name(f"{path.name}.corrupt-{stamp}")
+        decoy.write_text(f"earlier damaged state {later}")
+        decoys[decoy] = decoy.read_text()
+    path.write_text("{garbage")
+    new = state.append_event(path, "d", {}, sc.run(("0",), 0), set_aside_damaged=True)
+    moved = new["set_aside"][0]["path"]
+    assert moved.endswith("-2") and Path(moved).read_text() == "{garbage"
+    assert {p: p.read_text() for p in decoys} == decoys
+    assert new["set_aside"][0]["reason"].startswith("not valid JSON")
+    assert [e["seq"] for e in new["events"]] == [1]
+    assert json.loads(path.read_text())["set_aside"] == new["set_aside"]
+
+
+def test_a_damaged_state_is_refused_unless_set_aside_is_asked(tmp_path):
+    path = state.state_path(tmp_path, "d")
+    path.write_text("[]")
+    with pytest.raises(state.DamagedState, match="holds a JSON list, not a deploylog state object"):
+        state.append_event(path, "d", {}, sc.run(("0",), 0))
+    assert path.read_text() == "[]" and len(list(tmp_path.iterdir())) == 2  # the state and its lock file
+
+
+def test_the_log_redacts_in_one_place_the_state_write():
+    """deploylog/log renders only what the state holds: state.py is the one module of the log that redacts."""
+    log_dir = Path(state.__file__).parent
+    redacting = sorted(p.name for p in log_dir.glob("*.py") if "deploylog.redact" in p.read_text(encoding="utf-8"))
+    assert redacting == ["state.py"]
+
+
+def test_everything_entering_the_state_is_redacted(tmp_path):
+    path = state.state_path(tmp_path, "d")
+    deployment = {"dsn": "host=db user=odoo password=hunter2"}
+    state.append_event(path, "d", deployment, sc.run(("0",), 0, {"0.1": {"message": "PGPASSWORD=hunter2 psql"}}))
+    path.write_text("{damaged: password=hunter2")
+    state.append_event(path, "d", deployment, sc.run(("0",), 1), set_aside_damaged=True)
+    assert "hunter2" not in path.read_text()
+    assert json.loads(path.read_text())["deployment"]["dsn"] == "host=db user=odoo password=***"
+    assert "hunter2" not in json.dumps(state.new_state("d", deployment))

@@ -37,20 +37,38 @@ def target(spec: Any, report_dir: str | Path | None = None) -> Target:
     return Target(meta, Path(report_dir or meta.report_dir))
 
 
+class LogNotRendered(DeploylogError):
+    """The event is in the state, but the log files could not be written from it."""
+
+
 def load_state(t: Target) -> dict[str, Any]:
     """The state, or an empty one (a log with every item not run yet)."""
     return state_mod.load(t.state_path) or state_mod.new_state(t.meta.deployment_id, t.meta.as_dict())
 
 
-def append(t: Target, event: dict[str, Any], prepare: Any = None) -> tuple[LogView, dict[str, Path]]:
-    """Record one event and re-render the three log files."""
-    new = state_mod.append_event(t.state_path, t.meta.deployment_id, t.meta.as_dict(), event, prepare)
-    return publish.publish(new, t.meta, t.report_dir)
+def append(t: Target, event: dict[str, Any], prepare: Any = None, set_aside_damaged: bool = False) -> tuple[LogView, dict[str, Path]]:
+    """Record one event and re-render the three log files, as one critical section.
+
+    Under one lock, so concurrent runs and recordings never leave a log rendered
+    from an older state than the last one written. A render failure after the
+    state was written raises LogNotRendered (the event is recorded, the files are stale).
+    """
+    with state_mod.locked(t.state_path):
+        new = state_mod.append_event(t.state_path, t.meta.deployment_id, t.meta.as_dict(), event, prepare, set_aside_damaged)
+        try:
+            return publish.publish(new, t.report_dir)
+        except Exception as exc:  # any failure here leaves recorded results behind stale files
+            cause = str(exc) if isinstance(exc, DeploylogError | OSError) else f"{type(exc).__name__}: {exc}"
+            raise LogNotRendered(
+                f"recorded in {t.state_path}, but the log files in {t.report_dir} could not be written: {cause}; "
+                "fix it, then run `deploylog render`"
+            ) from exc
 
 
 def render(spec: Any, report_dir: str | Path | None = None) -> dict[str, Path]:
     t = target(spec, report_dir)
-    return publish.publish(load_state(t), t.meta, t.report_dir)[1]
+    with state_mod.locked(t.state_path):
+        return publish.publish(load_state(t), t.report_dir)[1]
 
 
 def record_manual(
@@ -136,7 +154,7 @@ def attach(spec: Any, file: str | Path, kind: str = "other", report_dir: str | P
 def status_text(spec: Any, report_dir: str | Path | None = None) -> str:
     """A short summary for the console."""
     t = target(spec, report_dir)
-    view = publish.view_of(load_state(t), t.meta)
+    view = publish.view_of(load_state(t))
     o, s = view.overall, view.summary
     lines = [
         view.verdict.line(),
@@ -145,6 +163,8 @@ def status_text(spec: Any, report_dir: str | Path | None = None) -> str:
         f"phases completed {s.phases_completed}/{s.phases_total}; tests passed {s.tests_passed}/{s.tests_total}; "
         f"failed {s.failed}; critical issues {s.critical_issues}",
     ]
+    if o.not_applicable:
+        lines.append(f"not applicable ({len(o.not_applicable)}): " + "; ".join(o.not_applicable))
     for phase, result in view.phases.items():
         counts = ", ".join(f"{k} {v}" for k, v in sorted(result.counts.items()))
         lines.append(f"  phase {phase:<2} {result.state:<10} {counts}" + (f" — {result.note}" if result.note else ""))
@@ -158,7 +178,8 @@ def status_text(spec: Any, report_dir: str | Path | None = None) -> str:
 
 def verify(spec: Any, report_dir: str | Path | None = None) -> list[publish.Check]:
     t = target(spec, report_dir)
-    current = state_mod.load(t.state_path)
-    if current is None:
-        raise DeploylogError(f"no log state at {t.state_path}: nothing to verify (run the suite first)")
-    return publish.verify(current, t.meta, t.report_dir)
+    with state_mod.locked(t.state_path, shared=True):  # the files and the state as one writer left them
+        current = state_mod.load(t.state_path)
+        if current is None:
+            raise DeploylogError(f"no log state at {t.state_path}: nothing to verify (run the suite first)")
+        return publish.verify(current, t.report_dir)

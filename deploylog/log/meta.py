@@ -1,17 +1,17 @@
-"""What the log says about the deployment itself, taken from the Spec (or its error).
+"""What the log says about the deployment itself: taken from the Spec, recorded in the state.
 
-The renderers and the CLI get a Meta instead of the Spec, so a broken
-deploy.toml still produces a log whose header shows the one-line error.
+Every write stores the Meta in the state as its `deployment` record (redacted
+there, with everything else the state holds); the log's header is rendered
+from that record, so the log shows only what the state holds.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from deploylog.redact import redact
 from deploylog.spec import Spec
 
 NO_DIGEST_NOTE = "no baseline found: the log digest is chained over the empty string"
@@ -25,7 +25,7 @@ class Meta:
     expected_version: str
     previous_version: str
     database: str
-    dsn: str  # redacted
+    dsn: str  # as configured: the state redacts it when it records it
     report_dir: str
     baseline_path: str = ""
 
@@ -55,10 +55,15 @@ def from_spec(spec: Spec) -> Meta:
         expected_version=dep.expected_version,
         previous_version=dep.previous_version,
         database=spec.database.name,
-        dsn=redact(spec.database.dsn or ""),
+        dsn=spec.database.dsn or "",
         report_dir=str(spec.paths.report_dir),
         baseline_path=str(spec.baseline_path),
     )
+
+
+def from_record(record: dict[str, Any]) -> Meta:
+    """The Meta a state recorded (its `deployment`); a key it lacks reads as ""."""
+    return Meta(**{f.name: str(record.get(f.name) or "") for f in fields(Meta)})
 
 
 def read_baseline(path: str) -> BaselineRef:

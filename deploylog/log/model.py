@@ -33,6 +33,7 @@ class RunView:
     exit_status: int | None
     counts: dict[str, int]
     phases: list[str]
+    snapshots: list[str] = field(default_factory=list)  # the database snapshot each process read
 
 
 @dataclass
@@ -56,6 +57,11 @@ class LogView:
     saved: str  # time of the last event: the document's date, so a re-render is byte-identical
     digest: str
     testers: list[str] = field(default_factory=list)
+    set_aside: list[dict[str, Any]] = field(default_factory=list)  # damaged states this log replaced
+
+    def set_aside_by(self, seq: int) -> dict[str, Any] | None:
+        """The damaged state the event `seq` moved aside: only the first event of a new state can have."""
+        return self.set_aside[-1] if self.set_aside and seq == 1 else None
 
 
 def manual_entry(event: dict[str, Any]) -> dict[str, Any]:
@@ -152,6 +158,7 @@ def _run_views(state: dict[str, Any]) -> list[RunView]:
                 exit_status=run.get("exit_status"),
                 counts=counts,
                 phases=sorted(phases, key=lambda p: list(catalogue.PHASES).index(p) if p in catalogue.PHASES else 99),
+                snapshots=list(run.get("snapshots") or []),
             )
         )
     return out
@@ -197,4 +204,5 @@ def build(state: dict[str, Any], meta: Meta, baseline: BaselineRef) -> LogView:
         saved=all_events[-1].get("recorded") or all_events[-1].get("finished", "") if all_events else "",
         digest=chain.head(state["deployment_id"], baseline.digest, all_events),
         testers=sorted({e.get("tester", "") for e in events(state, "manual") if e.get("tester")}),
+        set_aside=list(state.get("set_aside") or []),
     )

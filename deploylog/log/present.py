@@ -172,3 +172,11 @@ def attempt_line(entry: dict[str, Any]) -> str:
 def signature_text(event: dict[str, Any]) -> str:
     when = fmt_time(event.get("recorded", ""))
     return f"recorded by deploylog at {when}; signed log digest {event.get('log_digest', '')[:16]}…"
+
+
+def set_aside_line(moved: dict[str, Any]) -> str:
+    """The header's warning that this log starts after a damaged state was moved aside."""
+    return (
+        f"earlier state set aside at {fmt_time(moved.get('at', ''))}: {moved.get('path', '')} ({moved.get('reason', '')}); "
+        "the results recorded before it are NOT in this log"
+    )

@@ -9,7 +9,7 @@ from typing import Any
 
 from deploylog.files import write_atomic
 from deploylog.log import chain, model, render_html, render_json, render_md
-from deploylog.log.meta import BaselineRef, Meta, read_baseline
+from deploylog.log.meta import BaselineRef, from_record, read_baseline
 
 RENDERERS = {
     "execution-log.md": render_md.render,
@@ -18,7 +18,9 @@ RENDERERS = {
 }
 
 
-def view_of(state: dict[str, Any], meta: Meta, baseline: BaselineRef | None = None) -> model.LogView:
+def view_of(state: dict[str, Any], baseline: BaselineRef | None = None) -> model.LogView:
+    """The log of a state; its header is the deployment the state recorded (redacted when it was stored)."""
+    meta = from_record(state["deployment"])
     return model.build(state, meta, baseline or read_baseline(meta.baseline_path))
 
 
@@ -26,9 +28,9 @@ def render_texts(view: model.LogView) -> dict[str, str]:
     return {name: renderer(view) for name, renderer in RENDERERS.items()}
 
 
-def publish(state: dict[str, Any], meta: Meta, report_dir: str | Path) -> tuple[model.LogView, dict[str, Path]]:
+def publish(state: dict[str, Any], report_dir: str | Path) -> tuple[model.LogView, dict[str, Path]]:
     """Write execution-log.{md,html,json} into report_dir (each atomically)."""
-    view = view_of(state, meta)
+    view = view_of(state)
     written = {}
     for name, text in render_texts(view).items():
         path = Path(report_dir) / name
@@ -55,10 +57,10 @@ def _first_difference(expected: str, actual: str) -> str:
     return f"lengths differ ({len(diff)} diff lines)"
 
 
-def verify(state: dict[str, Any], meta: Meta, report_dir: str | Path) -> list[Check]:
+def verify(state: dict[str, Any], report_dir: str | Path) -> list[Check]:
     """Recompute the chain and re-render: every file must be exactly what the state renders."""
-    baseline = read_baseline(meta.baseline_path)
-    view = view_of(state, meta, baseline)
+    baseline = read_baseline(from_record(state["deployment"]).baseline_path)
+    view = view_of(state, baseline)
     checks = [Check("log digest", True, f"{view.digest} over {len(state['events'])} events; {baseline.note}")]
     all_events = state["events"]
     heads = chain.heads(state["deployment_id"], baseline.digest, all_events)

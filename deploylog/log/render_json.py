@@ -41,6 +41,7 @@ def document(view: LogView) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "deployment": view.meta.as_dict(),
+        "set_aside": view.set_aside,
         "items": {item_id: _item(v) for item_id, v in view.items.items()},
         "phases": {
             p: {
@@ -58,6 +59,7 @@ def document(view: LogView) -> dict[str, Any]:
         "pending": view.overall.pending,
         "critical_issues": view.overall.critical_issues,
         "issues": view.overall.issues,
+        "not_applicable": view.overall.not_applicable,
         "verdict": {"decision": view.verdict.word, "reason": view.verdict.reason},
         "summary": asdict(view.summary),
         "scores": {s.aspect: {"score": s.value, "final": s.final, "notes": s.notes} for s in view.scores},

@@ -70,6 +70,7 @@ def _header(view: LogView) -> str:
         f"**Duration**: {_duration(view)}  ",
         f"**Verdict**: **{view.verdict.line()}**  ",
     ]
+    lines += [f"**⚠️ State set aside**: {present.set_aside_line(moved)}  " for moved in view.set_aside]
     return "\n".join(lines) + "\n"
 
 
@@ -195,6 +196,8 @@ def _final(view: LogView) -> str:
         body += ["", "Critical issues:", *(f"{n}. {text}" for n, text in enumerate(o.critical_issues, 1))]
     body += ["", "Issues Found:"]
     body += [f"{n}. {text}" for n, text in enumerate(o.issues, 1)] or ["None"]
+    if o.not_applicable:
+        body += ["", "Not Applicable:", *(f"{n}. {text}" for n, text in enumerate(o.not_applicable, 1))]
     text = "\n".join(body)
     f = fence(text)
     lines += [f"{f}text", text, f, "", "### Deployment Quality Score", ""]

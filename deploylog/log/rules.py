@@ -107,6 +107,7 @@ class Overall:
     critical_issues: list[str]
     issues: list[str]
     pending: list[str]
+    not_applicable: list[str] = field(default_factory=list)  # "id title: reason", named so an N/A is never hidden
 
 
 @dataclass
@@ -242,6 +243,7 @@ def overall(items: dict[str, ItemView], phases: dict[str, PhaseResult]) -> Overa
         critical_issues=critical,
         issues=[_issue(v) for v in failed],
         pending=pending,
+        not_applicable=[f"{v.item.id} {v.item.title}: {v.message}" for v in items.values() if v.status == NA],
     )
 
 
@@ -279,8 +281,8 @@ def scores(items: dict[str, ItemView], result: Overall) -> list[Score]:
     return rows
 
 
-def _ids(views: list[ItemView], limit: int = 3) -> str:
-    shown = "; ".join(f"{v.item.id} {v.message}" for v in views[:limit])
+def _ids(views: list[ItemView], limit: int = 3, status: bool = False) -> str:
+    shown = "; ".join(f"{v.item.id} {v.status + ' ' if status else ''}{v.message}" for v in views[:limit])
     return shown + (f"; +{len(views) - limit} more" if len(views) > limit else "")
 
 
@@ -301,9 +303,13 @@ def verdict(items: dict[str, ItemView], phases: dict[str, PhaseResult], signoffs
     backup = [v for v in failed if v.item.phase == "1"]
     if backup:
         return Verdict(NO_GO, f"ABORT: backup failed ({_ids(backup)})")
-    serious = [v for v in failed if v.item.severity in (catalogue.CRITICAL, catalogue.HIGH)]
+    serious = [v for v in failed if v.status == FAIL and v.item.severity in (catalogue.CRITICAL, catalogue.HIGH)]
     if serious:
         return Verdict(NO_GO, f"investigate before going on ({_ids(serious)})")
+    # A check that could not run proves nothing: whatever its severity, no GO on it.
+    unverified = [v for v in failed if v.status == ERROR and v.item.phase in COUNTED_PHASES]
+    if unverified:
+        return Verdict(NO_GO, f"not verified: {_ids(unverified, status=True)}")
     rejected = latest_signoffs(signoffs or [])
     rejections = [s for s in rejected.values() if s.get("decision") in ("REJECT", "ISSUES FOUND")]
     if rejections:
@@ -312,29 +318,28 @@ def verdict(items: dict[str, ItemView], phases: dict[str, PhaseResult], signoffs
     if phases["0"].state != PHASE_PASS:
         state = phases["0"].state.lower()
         return Verdict(NO_GO, f"phase 0 (the go/no-go validation) {state} yet (run: pytest -m phase0)")
-    minor = f"; minor issues: {_ids(failed)}" if failed else ""
     done = [p for p in COUNTED_PHASES if phases[p].state == PHASE_PASS]
     todo = [p for p in (*COUNTED_PHASES, "7") if phases[p].state not in (PHASE_PASS, PHASE_FAIL)]
-    progress = f"phases {_ranges(done)} passed" if len(done) > 1 else "phase 0 passed"
+    reason = f"phases {_ranges(done)} passed" if len(done) > 1 else "phase 0 passed"
+    na = [v.item.id for v in items.values() if v.status == NA]
+    if na:  # an item that does not apply is said, never hidden inside a GO
+        reason += f"; {len(na)} item{'s' if len(na) > 1 else ''} N/A: {', '.join(na)}"
     if todo:
-        progress += f"; still to do: phase {_ranges(todo)}"
-    return Verdict(GO, progress + minor)
+        reason += f"; still to do: phase {_ranges(todo)}"
+    if failed:
+        reason += f"; minor issues: {_ids(failed)}"
+    return Verdict(GO, reason)
 
 
 def _ranges(phases: list[str]) -> str:
     """['0','1','2','4'] -> '0-2, 4'."""
-    numbers = sorted(int(p) for p in phases)
-    parts: list[str] = []
-    start = prev = None
-    for n in [*numbers, None]:
-        if start is None:
-            start = prev = n
-        elif n is not None and n == prev + 1:
-            prev = n
+    runs: list[list[int]] = []
+    for n in sorted(int(p) for p in phases):
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
         else:
-            parts.append(str(start) if start == prev else f"{start}-{prev}")
-            start = prev = n
-    return ", ".join(parts)
+            runs.append([n])
+    return ", ".join(str(r[0]) if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs)
 
 
 def latest_signoffs(signoffs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -5,7 +5,13 @@ event, in the order it was recorded. The log is always rendered from this
 file, so `pytest -m preflight`, `-m phase0`, `-m post` and the CLI all add to
 ONE log, and earlier attempts are never lost. Writes are atomic (temporary
 file + os.replace) under an exclusive lock, so a crash or a concurrent CLI
-call never leaves a half-written state.
+call never leaves a half-written state. The lock is re-entrant within a
+process, so a caller can hold it across "append, then render" (actions.append).
+
+A damaged state (not JSON, or not the shape the log reads: deploylog/log/shape.py)
+is never overwritten: reading it is one clear error, and only a run that must
+record its results anyway (append_event(set_aside_damaged=True)) moves it aside
+to `<name>.corrupt-<UTC stamp>` and starts a new state that names where it went.
 """
 
 from __future__ import annotations
@@ -14,14 +20,16 @@ import contextlib
 import datetime as dt
 import fcntl
 import json
+import os
 import re
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from deploylog.errors import DeploylogError
 from deploylog.files import write_atomic
-from deploylog.log import evidence
+from deploylog.log import evidence, shape
 from deploylog.redact import redact_obj
 
 FORMAT = "deploylog-state/1"
@@ -52,23 +60,50 @@ def state_path(report_dir: str | Path, deployment_id: str) -> Path:
     return Path(report_dir) / f"{safe}.state.json"
 
 
-def new_state(deployment_id: str, deployment: dict[str, Any]) -> dict[str, Any]:
-    return {"format": FORMAT, "deployment_id": deployment_id, "deployment": deployment, "events": []}
+def new_state(deployment_id: str, deployment: dict[str, Any], **more: Any) -> dict[str, Any]:
+    """An empty state; like every event, what it holds is redacted as it enters the state."""
+    fields = {"format": FORMAT, "deployment_id": deployment_id, "deployment": deployment, **more}
+    return {**redact_obj(fields), "events": []}
+
+
+class DamagedState(DeploylogError):
+    """The state file exists but is not a readable deploylog state: nothing can be rendered from it."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(
+            f"{path} is damaged ({problem}); restore it from a copy, or move it aside "
+            "(a `pytest` run moves it aside itself and starts a new log)"
+        )
 
 
 def load(path: Path) -> dict[str, Any] | None:
-    """The state at path, or None when there is none yet; a corrupt file is a clear error."""
+    """The state at path, or None when there is none yet; a damaged file raises DamagedState (one line)."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
     try:
         data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DeploylogError(f"{path}: state file is not valid JSON ({exc}); restore it from a copy") from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("events"), list):
-        raise DeploylogError(f"{path}: not a deploylog state file (format {FORMAT} expected)")
-    return data
+    except ValueError as exc:  # not JSON, or not UTF-8
+        raise DamagedState(path, f"not valid JSON: {exc}") from None
+    found = shape.problem(data, FORMAT, EVENT_TYPES)
+    if found:
+        raise DamagedState(path, f"not a {FORMAT} state: {found}")
+    return dict(data)
+
+
+def set_aside(path: Path, damage: DamagedState) -> dict[str, Any]:
+    """Move a damaged state to `<name>.corrupt-<UTC stamp>` (never over another file); what the new state records."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    moved = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while moved.exists():  # under the state lock: no deploylog process races this
+        n += 1
+        moved = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+    os.rename(path, moved)
+    return {"path": str(moved), "reason": damage.problem, "at": now_iso()}
 
 
 def save(path: Path, state: dict[str, Any]) -> dict[str, Any]:
@@ -79,18 +114,43 @@ def save(path: Path, state: dict[str, Any]) -> dict[str, Any]:
     """
     text = json.dumps(state, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
     write_atomic(path, text)
-    return json.loads(text)
+    written: dict[str, Any] = json.loads(text)
+    return written
+
+
+_held = threading.local()
 
 
 @contextlib.contextmanager
-def locked(path: Path) -> Iterator[None]:
-    """Exclusive lock around a read-modify-write of the state (pytest and the CLI may overlap)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(path.name + ".lock"), "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+def locked(path: Path, shared: bool = False) -> Iterator[None]:
+    """Lock around a read-modify-write of the state and the render (pytest and the CLI may overlap).
+
+    Re-entrant in one thread: append_event inside actions.append's lock does not lock again.
+    shared=True (verify) reads under a shared lock when the lock file can be opened,
+    and without one in a report_dir it cannot write (a read-only archive copy).
+    """
+    key = str(path.resolve())
+    held: set[str] = _held.__dict__.setdefault("paths", set())
+    if key in held:
+        yield
+        return
+    lock_path = path.with_name(path.name + ".lock")
+    if shared:
+        try:
+            fh = open(lock_path)  # noqa: SIM115 (closed below)
+        except OSError:
+            yield
+            return
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(lock_path, "a")  # noqa: SIM115 (closed below)
+    with fh:
+        fcntl.flock(fh, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+        held.add(key)
         try:
             yield
         finally:
+            held.discard(key)
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
@@ -100,21 +160,27 @@ def append_event(
     deployment: dict[str, Any],
     event: dict[str, Any],
     prepare: Callable[[dict[str, Any], dict[str, Any]], None] | None = None,
+    set_aside_damaged: bool = False,
 ) -> dict[str, Any]:
-    """Add one event (redacted) to the deployment's state and return the new state.
+    """Add one event to the deployment's state and return the new state.
+
+    Redaction happens here, once, with deploylog/redact.py: the state holds
+    only redacted text (the event, the deployment record), and the log is
+    rendered from the state alone.
 
     prepare(state, event) runs under the lock, before the event is added (a
-    sign-off stores the digest of the log it signs there).
+    sign-off stores the digest of the log it signs there). A damaged state
+    raises DamagedState, or with set_aside_damaged is moved aside first.
     """
     if event.get("type") not in EVENT_TYPES:
         raise ValueError(f"unknown event type {event.get('type')!r}")
     with locked(path):
-        state = load(path) or new_state(deployment_id, deployment)
+        state = _current(path, deployment_id, deployment, set_aside_damaged)
         if state["deployment_id"] != deployment_id:
             raise DeploylogError(
                 f"{path} belongs to deployment {state['deployment_id']!r}, not {deployment_id!r}; use another report_dir"
             )
-        state["deployment"] = deployment
+        state["deployment"] = redact_obj(deployment)
         if prepare is not None:
             prepare(state, event)
         event = redact_obj(event)
@@ -122,6 +188,15 @@ def append_event(
         event["seq"] = len(state["events"]) + 1
         state["events"].append(event)
         return save(path, state)
+
+
+def _current(path: Path, deployment_id: str, deployment: dict[str, Any], set_aside_damaged: bool) -> dict[str, Any]:
+    try:
+        return load(path) or new_state(deployment_id, deployment)
+    except DamagedState as damage:
+        if not set_aside_damaged:
+            raise
+        return new_state(deployment_id, deployment, set_aside=[set_aside(path, damage)])
 
 
 def events(state: dict[str, Any], kind: str) -> list[dict[str, Any]]:

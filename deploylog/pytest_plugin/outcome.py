@@ -18,6 +18,7 @@ and pytest-html never show a raw traceback (unless --full-trace is given).
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -98,7 +99,7 @@ def final(item: pytest.Item, item_id: str) -> CheckResult:
     """The test's result as the log records it."""
     seen = context.observed(item)
     recorded = context.recorded(item)
-    timing = {
+    timing: dict[str, Any] = {
         "duration": round(seen.duration, 3),
         "started": _iso(seen.start),
         "finished": _iso(seen.stop),
@@ -111,7 +112,8 @@ def final(item: pytest.Item, item_id: str) -> CheckResult:
         if seen.teardown_error:
             return result.replace(status=ERROR, message=f"{result.message} (teardown error: {seen.teardown_error})")
         return result
-    base = recorded.replace(**timing) if recorded is not None else CheckResult(item_id, SKIP, "not run", **host, **timing)
+    base = recorded if recorded is not None else CheckResult(item_id, SKIP, "not run", host=seen.host)
+    base = base.replace(**timing)
     if seen.call_failure:
         return base.replace(status=seen.call_failure_kind or ERROR, message=seen.call_failure)
     if seen.teardown_error:

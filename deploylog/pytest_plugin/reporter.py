@@ -16,7 +16,7 @@ import pytest
 
 from deploylog.errors import DeploylogError
 from deploylog.log import actions, state
-from deploylog.pytest_plugin import context, outcome
+from deploylog.pytest_plugin import context, outcome, xdist
 from deploylog.redact import redact
 
 PLUGIN_NAME = "deploylog-execution-log"
@@ -31,6 +31,7 @@ class ExecutionLog:
         self.started = context.session_start(config)
         self.entries: list[dict[str, Any]] = []
         self.unfinished: dict[str, str] = {}  # nodeid -> item id: started, no result yet
+        self.snapshots: set[str] = set()  # which database snapshot each process read (xdist.py)
         self.summary = ""
         self.verdict: tuple[str, dict[str, bool]] | None = None
         self.failure = ""
@@ -41,6 +42,9 @@ class ExecutionLog:
             return
         self.unfinished[report.nodeid] = item_id
         result = getattr(report, "deploylog_result", None)
+        seen = getattr(report, "deploylog_snapshot", None)
+        if seen:
+            self.snapshots.add(seen)
         if report.when == "teardown" and result is not None:
             self.unfinished.pop(report.nodeid, None)
             self.entries.append({**result, "nodeid": report.nodeid})
@@ -60,9 +64,12 @@ class ExecutionLog:
         if reporter is not None and self.verdict:
             text, markup = self.verdict
             reporter.write_line(text, **markup)
+        if reporter is not None and self.failure:  # the last line: what an operator must look at
+            reporter.write_line(self.failure, red=True, bold=True)
         return result
 
     def write(self, exitstatus: int) -> None:
+        """Append this run to the state and render the log; any failure ends in one line (NOT RECORDED, NOT RENDERED), exit 3."""
         try:
             spec = context.spec(self.config)
             target = actions.target(spec)
@@ -74,11 +81,16 @@ class ExecutionLog:
                 "command": " ".join(["pytest", *self.config.invocation_params.args]),
                 "hostname": socket.gethostname(),
                 "exit_status": exitstatus,
+                "snapshots": sorted({*self.snapshots, *filter(None, [xdist.snapshot_note(self.config)])}),
                 "results": self.entries,
             }
-            view, written = actions.append(target, run)
-        except (DeploylogError, OSError) as exc:
-            self.fail(str(exc))
+            view, written = actions.append(target, run, set_aside_damaged=True)
+        except actions.LogNotRendered as exc:
+            self.fail(f"deploylog: NOT RENDERED — the results of this run are {exc}")
+            return
+        except Exception as exc:  # whatever stopped the write, the run must not end green with no log
+            reason = str(exc) if isinstance(exc, DeploylogError | OSError) else f"{type(exc).__name__}: {exc}"
+            self.fail(f"deploylog: NOT RECORDED — the results of this run reached no execution log: {reason}")
             return
         failed = sum(1 for e in self.entries if e["status"] in ("FAIL", "ERROR"))
         final = "" if view.overall.final else ", provisional"
@@ -87,13 +99,16 @@ class ExecutionLog:
             f"{failed} failed; overall {view.overall.status}{final}; digest {view.digest[:16]}…)"
         )
         self.verdict = (view.verdict.line(), {"bold": True, **VERDICT_COLOURS.get(view.verdict.word, {})})
+        moved = view.set_aside_by(view.runs[-1].seq)
+        if moved is not None:
+            self.failure = (
+                f"deploylog: STATE SET ASIDE — the state was damaged ({moved['reason']}) and moved to {moved['path']}; "
+                "this run starts a new log WITHOUT the earlier results: look at the moved file"
+            )
 
-    def fail(self, reason: str) -> None:
-        self.failure = redact(reason)
-        self.verdict = (
-            f"deploylog: NOT RECORDED — the results of this run reached no execution log: {self.failure}",
-            {"red": True, "bold": True},
-        )
+    def fail(self, line: str) -> None:
+        self.failure = redact(line)
+        self.verdict = None
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.summary:

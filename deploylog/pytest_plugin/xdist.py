@@ -4,6 +4,11 @@ Database items then read the database at one instant whatever worker runs
 them, as in a single process. The controller also hands its session start to
 the workers (phase 0 records it as the start of the deployment), and is the
 only process that writes the execution log and prints the verdict.
+
+Which snapshot each process read is noted for the log: the process that opens
+the session's snapshot notes it (imported or its own, with the snapshot's
+txid_current_snapshot()); the note rides on each test's last report to the
+controller, and the run event lists the notes of the run (`snapshots`).
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ from deploylog.pytest_plugin import context
 
 SNAPSHOT_KEY = "deploylog_snapshot"
 START_KEY = "deploylog_session_start"
+SNAPSHOT_NOTE = pytest.StashKey[str]()
+CONTROLLER = "deploylog-xdist-controller"
+SNAPSHOT_QUERY = "SELECT txid_current_snapshot()::text"
 
 
 def shared_snapshot(config: pytest.Config) -> str | None:
@@ -32,6 +40,44 @@ def session_start(config: pytest.Config) -> dt.datetime | None:
     workerinput: dict[str, Any] = getattr(config, "workerinput", {})
     text = workerinput.get(START_KEY)
     return dt.datetime.fromisoformat(text) if text else None
+
+
+def process_name(config: pytest.Config) -> str:
+    workerinput: dict[str, Any] = getattr(config, "workerinput", {})
+    return str(workerinput.get("workerid") or ("controller" if config.pluginmanager.has_plugin(CONTROLLER) else "main"))
+
+
+def note(config: pytest.Config, snap: db.Snapshot, how: str) -> str:
+    """One line saying which snapshot this process reads (the same text in every process that shares it)."""
+    seen = snap.memo("txid_current_snapshot", lambda: str(snap.row(SNAPSHOT_QUERY)[0]))
+    text = f"{process_name(config)}: {how}, txid_current_snapshot {seen}"
+    config.stash[SNAPSHOT_NOTE] = text
+    return text
+
+
+def snapshot_note(config: pytest.Config) -> str | None:
+    return config.stash.get(SNAPSHOT_NOTE, None)
+
+
+class SnapshotNotes:
+    """Registered everywhere: notes the session's snapshot when the `snapshot` fixture opens it,
+    and hands the note to the reporter on each log test's last report (across xdist too)."""
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_fixture_setup(self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> Any:
+        value = yield
+        if fixturedef.argname == "snapshot" and isinstance(value, db.Snapshot):
+            how = f"imported snapshot {value.shared}" if value.shared else "own snapshot"
+            note(request.config, value, how)
+        return value
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        report = yield
+        seen = snapshot_note(item.config)
+        if call.when == "teardown" and seen:
+            report.deploylog_snapshot = seen
+        return report
 
 
 class Controller:
@@ -51,6 +97,7 @@ class Controller:
                 try:
                     self.snapshot = db.open_snapshot(loaded)
                     self.exported = self.snapshot.export()
+                    note(self.config, self.snapshot, f"exported snapshot {self.exported}")
                 except DeploylogError:
                     self.snapshot = None  # each worker then reports the database error on its items
         return self.exported
@@ -67,6 +114,7 @@ class Controller:
 
 
 def register(config: pytest.Config) -> None:
-    """On an xdist controller (-n N), hand the workers the shared snapshot and session start."""
+    """Note the snapshot everywhere; on an xdist controller (-n N), hand the workers the shared snapshot and session start."""
+    config.pluginmanager.register(SnapshotNotes(), "deploylog-snapshot-notes")
     if config.pluginmanager.hasplugin("xdist") and getattr(config.option, "numprocesses", None) and not context.is_worker(config):
-        config.pluginmanager.register(Controller(config), "deploylog-xdist-controller")
+        config.pluginmanager.register(Controller(config), CONTROLLER)

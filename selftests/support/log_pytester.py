@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import resource
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 SECRET = "hunter2"
+DEPLOYMENT_ID = "osusproperties-payment_account_enhanced-17.0.1.0.9"
 
 DEPLOY_TOML = f"""
 [deployment]
@@ -70,3 +75,29 @@ def log_json(pytester: pytest.Pytester) -> dict[str, Any]:
 
 def reports(pytester: pytest.Pytester) -> Path:
     return pytester.path / "reports"
+
+
+def state_file(pytester: pytest.Pytester) -> Path:
+    return reports(pytester) / f"{DEPLOYMENT_ID}.state.json"
+
+
+def run_with_file_size_limit(pytester: pytest.Pytester, limit: int) -> subprocess.CompletedProcess[str]:
+    """pytest in a subprocess that cannot write a file larger than `limit` bytes: a full disk, for real.
+
+    RLIMIT_FSIZE makes the kernel refuse the write (EFBIG, "File too large") exactly where
+    a full disk refuses it (ENOSPC); SIGXFSZ is ignored so the write fails instead of killing the process.
+    """
+
+    def limit_file_size() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:randomly", "-q"],
+        cwd=pytester.path,
+        preexec_fn=limit_file_size,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
