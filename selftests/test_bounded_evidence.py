@@ -55,7 +55,7 @@ def test_an_evidence_over_the_limit_keeps_its_head_and_the_whole_redacted_text_b
     assert marker(whole["path"], whole["sha256"], len(data) - len(head.encode())) in (tmp_path / "execution-log.md").read_text()
     doc = json.loads((tmp_path / "execution-log.json").read_text())
     assert doc["items"]["6.3"]["results"][0]["full_text"] == [whole]
-    checks = publish.verify(state_mod.load(target.state_path) or {}, target.meta, tmp_path)
+    checks = publish.verify(state_mod.load(target.state_path) or {}, tmp_path)
     assert all(c.ok for c in checks), [c.line() for c in checks]
     assert target.state_path.stat().st_size < 3 * evidence.EVIDENCE_LIMIT
 
