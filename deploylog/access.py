@@ -91,7 +91,7 @@ class Problem:
     grant: str = ""
 
     def error(self) -> Exception:
-        return PrivilegeError(f"{self.message}: {self.grant}", self.grant) if self.grant else MissingObjectError(self.message)
+        return PrivilegeError(f"{self.message}: run `{self.grant}`", self.grant) if self.grant else MissingObjectError(self.message)
 
 
 def close_matches(name: str, candidates: Iterable[str]) -> list[str]:

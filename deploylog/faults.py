@@ -77,7 +77,7 @@ def describe(
         if found:
             kind, name = found.groups()
             grant = f"GRANT {GRANTS[kind].format(name)} TO {quoted_role or role or '<role>'};"
-            return PrivilegeError(f"{who} may not read {kind} {name} while reading {what} ({detail}): {grant}", grant)
+            return PrivilegeError(f"{who} may not read {kind} {name} while reading {what} ({detail}): run `{grant}`", grant)
         return PrivilegeError(f"{who} was refused while reading {what}: {detail}")
     state = f"SQLSTATE {exc.sqlstate}: " if exc.sqlstate else ""
     return DeploylogError(f"database error while reading {what}: {state}{detail}")

@@ -146,7 +146,7 @@ def read_access(spec: Spec, snap: Snapshot) -> CheckResult:
         lines += ["", "To fix, as the tables' owner:", *grants]
     summary = [p.message for p in problems if not p.grant] + errors
     if grants:
-        summary.insert(0, f"role {role} lacks {len(grants)} privilege(s): {' '.join(grants)}")
+        summary.insert(0, f"role {role} lacks {len(grants)} privilege(s): run `{' '.join(grants)}`")
     message = "; ".join(summary) or (
         f"role {role} can read the {len(reads.tables)} tables ({columns} columns) and {len(reads.functions)} function(s) the run reads"
     )

@@ -121,7 +121,7 @@ def test_a_refusal_the_declarations_missed_is_caught_at_run_time_with_the_same_s
             snap.memo("undeclared", lambda: snap.rows("SELECT count(*) FROM res_users"))
         assert str(refused.value) == (
             f"role {reader.name} may not read table res_users while reading undeclared "
-            f"(permission denied for table res_users): GRANT SELECT ON res_users TO {reader.name};"
+            f"(permission denied for table res_users): run `GRANT SELECT ON res_users TO {reader.name};`"
         )
         assert snap.memo("after", lambda: snap.row("SELECT count(*) FROM account_payment")[0]) == 400  # still usable
     finally:
