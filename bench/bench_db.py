@@ -33,6 +33,7 @@ sys.path.insert(0, str(REPO))
 
 from deploylog import tomlwrite  # noqa: E402
 from deploylog.demo import generate as gen  # noqa: E402
+from deploylog.demo import module_repo  # noqa: E402
 from deploylog.demo.cluster import Cluster  # noqa: E402
 from deploylog.demo.simulate import upgrade_module  # noqa: E402
 
@@ -48,7 +49,7 @@ def write_config(root: Path, db: str, dsn: str) -> Path:
     cfg["paths"].update(
         baseline_dir=str(root / "baseline"),
         report_dir=str(root / "reports"),
-        repo=str(root / "no-repo"),
+        repo=str(module_repo.build_repo(root / "code")[0]),  # phase 0 records its HEAD
         backup_dir=str(root / "backups"),
         log_file=str(root / "odoo-server.log"),
     )

@@ -13,19 +13,25 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import tempfile
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from testinfra.host import Host
 
 from deploylog import fingerprint, odoo
 from deploylog.db import Identity, Snapshot
 from deploylog.errors import DeploylogError
 from deploylog.files import sha256_file, write_atomic
+from deploylog.hostchecks import backup, hostio
+from deploylog.hostchecks import code as code_checks
+from deploylog.log import query
 from deploylog.spec import Spec
 
-FORMAT = 1
+# 2: the code HEAD before the deployment is recorded per host (code.hosts.<host name>.head)
+FORMAT = 2
 CREATE_COMMAND = "pytest -m phase0"
 
 
@@ -33,7 +39,7 @@ def path_for(spec: Spec) -> Path:
     return spec.baseline_path
 
 
-def rows_dir_for(spec: Any) -> Path:
+def rows_dir_for(spec: Spec) -> Path:
     return Path(spec.paths.baseline_dir) / f"{spec.deployment_id}.rows"
 
 
@@ -43,45 +49,51 @@ def canonical_digest(data: dict[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
-def code_state(repo: str) -> dict[str, Any]:
-    """Branch and HEAD of the code checkout before the deployment (phase 2 diffs from it)."""
+def code_state(spec: Spec, hosts: Sequence[Host]) -> tuple[dict[str, Any], list[str]]:
+    """HEAD and branch of the checkout on every host before the deployment (phase 2 diffs from it).
+
+    Returns (code, problems): a problem names [paths] repo, because a baseline
+    without the HEAD before leaves phase 2 nothing to compare with.
+    """
+    repo = spec.paths.repo
+    code: dict[str, Any] = {"repo": repo, "hosts": {}}
     if not repo:
-        return {"repo": "", "head": None, "branch": None, "reason": "paths.repo is not configured"}
-    if not Path(repo).is_dir():
-        return {"repo": repo, "head": None, "branch": None, "reason": f"{repo} is not a directory on this machine"}
-
-    def git(*args: str) -> str:
-        # safe.directory: the checkout usually belongs to the odoo user, not to whoever runs the log;
-        # reading HEAD is harmless, and git would otherwise refuse ("dubious ownership").
-        done = subprocess.run(["git", "-c", f"safe.directory={repo}", "-C", repo, *args], capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise DeploylogError(done.stderr.strip() or f"git {' '.join(args)} failed")
-        return done.stdout.strip()
-
-    try:
-        return {"repo": repo, "head": git("rev-parse", "HEAD"), "branch": git("rev-parse", "--abbrev-ref", "HEAD")}
-    except DeploylogError as exc:
-        return {"repo": repo, "head": None, "branch": None, "reason": str(exc)}
-
-
-def figures(snap: Snapshot, spec: Any) -> dict[str, Any]:
-    """The counts phase 5 compares, all from the session's one snapshot."""
-    payments = odoo.payment_distribution(snap, spec)
-    invoices = odoo.invoice_distribution(snap, spec)
-    recon = odoo.reconciliation_lines(snap, spec)
-    reconciled = odoo.reconciled_payments(snap, spec)
-    return {
-        "payments": payments["total"],
-        "posted_payments": payments["posted"],
-        "posted_invoices": invoices["posted"],
-        "invoice_move_types": invoices["move_types"],
-        "reconciliation_lines": recon["lines"] if recon["present"] else None,
-        "reconciled_payments_odoo": reconciled["odoo_is_reconciled"],
-        "reconciled_payments_module": reconciled["module_reconciliation_lines"],
-    }
+        return code, ["[paths] repo is not set in deploy.toml: the HEAD before the deployment cannot be recorded"]
+    problems = []
+    for host in hosts:
+        name = hostio.host_name(host)
+        found = hostio.stat(host, repo)
+        if not found.is_dir:
+            problems.append(f"[paths] repo = {repo!r} is not a directory on {name}: the HEAD before the deployment cannot be recorded")
+            continue
+        head = code_checks.git(host, repo, "rev-parse", "HEAD")
+        branch = code_checks.git(host, repo, "rev-parse", "--abbrev-ref", "HEAD")
+        if head.rc != 0 or branch.rc != 0:
+            why = (head.stderr or branch.stderr).strip().splitlines()[-1:] or ["git rev-parse HEAD failed"]
+            problems.append(f"[paths] repo = {repo!r} on {name} is not a git checkout with a commit ({why[0]})")
+            continue
+        code["hosts"][name] = {"head": head.stdout.strip(), "branch": branch.stdout.strip()}
+    return code, problems
 
 
-def capture(snap: Snapshot, spec: Any, started_at: dt.datetime, staging: Path) -> dict[str, Any]:
+FIGURES: dict[str, Callable[[Snapshot, Spec], Any]] = {
+    "payments": lambda snap, spec: odoo.payment_distribution(snap, spec)["total"],
+    "posted_payments": lambda snap, spec: odoo.payment_distribution(snap, spec)["posted"],
+    "posted_invoices": lambda snap, spec: odoo.invoice_distribution(snap, spec)["posted"],
+    "invoice_move_types": lambda snap, spec: odoo.invoice_distribution(snap, spec)["move_types"],
+    "reconciliation_lines": lambda snap, spec: odoo.reconciliation_lines(snap, spec).values.get("lines"),
+    "reconciled_payments_odoo": lambda snap, spec: odoo.reconciled_payments(snap, spec)["odoo_is_reconciled"],
+    "reconciled_payments_module": lambda snap, spec: odoo.reconciled_payments(snap, spec)["module_reconciliation_lines"],
+}
+
+
+def figures(snap: Snapshot, spec: Spec, keys: Iterable[str] | None = None) -> dict[str, Any]:
+    """The counts phase 5 compares, all from the session's one snapshot (only `keys`: a figure that
+    cannot be read fails only the items that compare it)."""
+    return {key: FIGURES[key](snap, spec) for key in (keys or FIGURES)}
+
+
+def capture(snap: Snapshot, spec: Spec, started_at: dt.datetime, staging: Path, code: dict[str, Any]) -> dict[str, Any]:
     """Everything phase 5 needs, read in the one snapshot; row side files go to `staging`."""
     identity = snap.identity()
     module = odoo.module_state(snap, spec.deployment.module)
@@ -110,13 +122,13 @@ def capture(snap: Snapshot, spec: Any, started_at: dt.datetime, staging: Path) -
         "module_state": module.values,
         "figures": figures(snap, spec),
         "fingerprints": prints,
-        "code": code_state(spec.paths.repo),
+        "code": code,
     }
     data["digest"] = canonical_digest(data)
     return data
 
 
-def archive_existing(spec: Any) -> Path | None:
+def archive_existing(spec: Spec) -> Path | None:
     """Move an existing baseline (and its rows) aside; returns the archived JSON path."""
     target = path_for(spec)
     if not target.exists():
@@ -130,13 +142,20 @@ def archive_existing(spec: Any) -> Path | None:
     return archived
 
 
-def store(spec: Any, snap: Snapshot, started_at: dt.datetime) -> dict[str, Any]:
-    """Capture and write a new baseline: rows into place first, the JSON last (its rename commits it)."""
+def store(spec: Spec, snap: Snapshot, started_at: dt.datetime, hosts: Sequence[Host] | None = None) -> dict[str, Any]:
+    """Capture and write a new baseline: rows into place first, the JSON last (its rename commits it).
+
+    Refuses (DeploylogError) when the HEAD before the deployment cannot be
+    recorded on every host (default: this machine).
+    """
+    code, problems = code_state(spec, hosts if hosts is not None else [hostio.local_host()])
+    if problems:
+        raise DeploylogError("; ".join(problems))
     target = path_for(spec)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{spec.deployment_id}.rows."))
     try:
-        data = capture(snap, spec, started_at, staging)
+        data = capture(snap, spec, started_at, staging, code)
         rows = rows_dir_for(spec)
         if rows.exists():
             shutil.rmtree(rows)
@@ -154,7 +173,7 @@ class Baseline:
 
     @property
     def digest(self) -> str:
-        return self.data["digest"]
+        return str(self.data["digest"])
 
     @property
     def started_at(self) -> dt.datetime:
@@ -166,11 +185,18 @@ class Baseline:
 
     @property
     def code(self) -> dict[str, Any]:
-        return self.data.get("code", {})
+        code: dict[str, Any] = self.data.get("code", {})
+        return code
+
+    def head_on(self, host: Host) -> str | None:
+        """The checkout's HEAD on `host` before the deployment (None when the baseline has none for it)."""
+        entry = self.code.get("hosts", {}).get(hostio.host_name(host)) or {}
+        return str(entry["head"]) if entry.get("head") else None
 
     @property
     def figures(self) -> dict[str, Any]:
-        return self.data["figures"]
+        figures: dict[str, Any] = self.data["figures"]
+        return figures
 
     @property
     def identity(self) -> Identity:
@@ -181,7 +207,7 @@ class Baseline:
         return self.path.with_suffix(".rows") / entry["rows_file"] if entry else None
 
 
-def load(spec: Any) -> Baseline:
+def load(spec: Spec) -> Baseline:
     """The stored baseline of this deployment, digest-verified; one-line error otherwise."""
     path = path_for(spec)
     if not path.exists():
@@ -192,6 +218,11 @@ def load(spec: Any) -> Baseline:
         data = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DeploylogError(f"baseline {path} is corrupt (not valid JSON: {exc}); it cannot be used as evidence") from None
+    if isinstance(data, dict) and data.get("format") == 1:
+        raise DeploylogError(
+            f"baseline {path} is format 1 (no HEAD per host) and cannot be used: before deploying, re-run phase 0 with "
+            "--recapture-baseline; after, start a new attempt with a new [deployment] id"
+        )
     if not isinstance(data, dict) or data.get("format") != FORMAT or "digest" not in data:
         raise DeploylogError(f"baseline {path} is not a deploylog baseline (format {FORMAT} with a digest)")
     if canonical_digest(data) != data["digest"]:
@@ -222,3 +253,41 @@ def check_identity(baseline: Baseline, current: Identity) -> None:
             f"baseline {baseline.path} was taken on {before.describe()}, "
             f"but this run is connected to {current.describe()}: refusing to compare"
         )
+
+
+def started_at_of(path: Path) -> dt.datetime | None:
+    """When the phase 0 that wrote the baseline at `path` started, even from a baseline load() refuses."""
+    try:
+        return dt.datetime.fromisoformat(json.loads(path.read_text())["phase0_started_at"])
+    except (OSError, ValueError, KeyError, TypeError):
+        try:
+            return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+        except OSError:
+            return None
+
+
+def deployment_started(spec: Spec, hosts: Sequence[Host]) -> str:
+    """Why phase 0 may no longer write this deployment's baseline ('' while it may).
+
+    Once the deployment has started, a baseline captured now would describe
+    the database after (part of) the change and prove nothing: the log holds a
+    run of phases 1-6, or a backup of this deployment is newer than the
+    stored baseline's phase 0.
+    """
+    run = query.first_post_run(spec.paths.report_dir, spec.deployment_id)
+    if run is not None:
+        which = f"run #{run.get('seq')}, `{query.short_command(run)}`, started {run.get('started')}"
+        return f"the execution log already holds a run of phases 1-6 ({which})"
+    path = path_for(spec)
+    since = started_at_of(path) if path.exists() else None
+    if since is None:
+        return ""
+    for host in hosts:
+        for pattern in (backup.dump_pattern(spec), backup.archive_pattern(spec), backup.MARKER_PATTERN):
+            found = backup.newest(host, spec.paths.backup_dir, pattern)
+            if found is not None and found.mtime is not None and found.mtime > since:
+                return (
+                    f"backup {found.path} on {hostio.host_name(host)} (written {found.mtime_text}) is newer than "
+                    f"the baseline's phase 0 ({since.isoformat(timespec='seconds')})"
+                )
+    return ""

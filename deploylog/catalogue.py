@@ -74,6 +74,13 @@ _ROWS = [
     ),
     ("P.6", "Payment Manager group verified", "Payment Manager group has >= 1 active member", MEDIUM, "Functional Tests"),
     (
+        "P.7",
+        "Database read access verified",
+        "The connecting role can read every table and column the run reads",
+        HIGH,
+        "Data Integrity",
+    ),
+    (
         "0.1",
         "Payment State Distribution",
         "Posted payments > 100; posted invoices > 50; no NULL approval_state",

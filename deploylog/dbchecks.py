@@ -8,14 +8,19 @@ that actually ran.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
+
+from testinfra.host import Host
 
 from deploylog import baseline as baseline_mod
 from deploylog import fingerprint, odoo
-from deploylog.db import Snapshot
+from deploylog.access import did_you_mean
+from deploylog.db import Snapshot, on_snapshot
 from deploylog.errors import DeploylogError
 from deploylog.figures import Comparison, Distribution, Integrity
-from deploylog.result import CheckResult, not_applicable, verdict
+from deploylog.result import CheckResult, failed, not_applicable, verdict
+from deploylog.spec import Spec
 
 MAX_IDS_SHOWN = 20
 
@@ -27,7 +32,8 @@ def _table(rows: dict[str, Any], header: tuple[str, str]) -> str:
     return "\n".join(lines)
 
 
-def payment_state_distribution(snap: Snapshot, spec: Any) -> CheckResult:
+@on_snapshot
+def payment_state_distribution(snap: Snapshot, spec: Spec) -> CheckResult:
     """0.1: posted payments > threshold, posted invoices > threshold, no NULL approval_state."""
     pay = odoo.payment_distribution(snap, spec)
     inv = odoo.invoice_distribution(snap, spec)
@@ -37,7 +43,7 @@ def payment_state_distribution(snap: Snapshot, spec: Any) -> CheckResult:
         problems.append(f"posted payments {pay['posted']} <= {t.min_posted_payments}")
     if inv["posted"] <= t.min_posted_invoices:
         problems.append(f"posted invoices {inv['posted']} <= {t.min_posted_invoices}")
-    if not pay["approval_state_column"]:
+    if not pay["approval_state_column"] and not spec.deployment.first_install:
         problems.append("account_payment.approval_state does not exist (is the module installed?)")
     elif pay["null_approval_state"]:
         problems.append(f"{pay['null_approval_state']} payment(s) with NULL approval_state")
@@ -53,9 +59,14 @@ def payment_state_distribution(snap: Snapshot, spec: Any) -> CheckResult:
             _table(inv["posted_by_type"], ("move_type", "posted")),
         ]
     )
+    nulls = (
+        f"NULL approval_state {pay['null_approval_state']}"
+        if pay["approval_state_column"]
+        else "approval_state not checked: first install declared ([deployment] first_install = true)"
+    )
     summary = (
         f"posted payments {pay['posted']} (> {t.min_posted_payments}), posted invoices {inv['posted']} "
-        f"(> {t.min_posted_invoices}), NULL approval_state {pay['null_approval_state']}"
+        f"(> {t.min_posted_invoices}), {nulls}"
     )
     return verdict(
         "0.1",
@@ -80,7 +91,8 @@ def _recon_evidence(recon: odoo.Figure) -> str:
     return f"table {recon['table']}\n" + _table({k: recon[k] for k in keys}, ("figure", "count"))
 
 
-def reconciliation_integrity(snap: Snapshot, spec: Any) -> CheckResult:
+@on_snapshot
+def reconciliation_integrity(snap: Snapshot, spec: Spec) -> CheckResult:
     """0.2: reconciliation_lines = with_move = with_reconciliation and orphaned = 0."""
     recon = odoo.reconciliation_lines(snap, spec)
     if not recon["present"]:
@@ -97,54 +109,109 @@ def reconciliation_integrity(snap: Snapshot, spec: Any) -> CheckResult:
     return verdict("0.2", not problems, message, evidence=_recon_evidence(recon), queries=recon.queries, figures=recon.values)
 
 
-def record_baseline(snap: Snapshot, spec: Any, started_at: dt.datetime, recapture: bool) -> CheckResult:
-    """0.3: write the baseline (or confirm the stored one still describes this database)."""
+def module_problem(snap: Snapshot, spec: Spec) -> str:
+    """0.3: the configured module must be in ir_module_module, installed unless a first install is declared."""
+    dep = spec.deployment
+    fig = odoo.module_state(snap, dep.module)
+    absent = fig["state"] in (None, "uninstalled", "uninstallable")
+    where = f"is {fig['state']!r} in ir_module_module" if fig["found"] else "is not in ir_module_module"
+    if absent and not dep.first_install:
+        return (
+            f"module {dep.module!r} ([deployment] module) {where}{did_you_mean(fig.values.get('similar', []))}: "
+            "fix [deployment] module, or declare a first install with [deployment] first_install = true"
+        )
+    if dep.first_install and not absent:
+        return (
+            f"[deployment] first_install = true, but module {dep.module!r} is {fig['state']!r} at {fig['latest_version']}: "
+            "an upgrade, not a first install; set first_install = false"
+        )
+    return ""
+
+
+@on_snapshot
+def record_baseline(snap: Snapshot, spec: Spec, started_at: dt.datetime, recapture: bool, hosts: Sequence[Host]) -> CheckResult:
+    """0.3: write the baseline (or confirm the stored one still describes this database).
+
+    Nothing is written when the configured module is not what deploy.toml
+    says, when the HEAD before cannot be recorded on every host, or once the
+    deployment has started (a baseline taken then proves nothing).
+    """
     path = baseline_mod.path_for(spec)
+    module = odoo.module_state(snap, spec.deployment.module)
+    problem = module_problem(snap, spec)
+    if problem:
+        return failed("0.3", problem, queries=module.queries)
+    _, code_problems = baseline_mod.code_state(spec, hosts)
+    if code_problems:
+        return failed("0.3", "; ".join(code_problems), queries=[f"git -C {spec.paths.repo} rev-parse HEAD"])
     reconciled = odoo.reconciled_payments(snap, spec)
     figures_now = baseline_mod.figures(snap, spec)
     if path.exists() and not recapture:
-        try:
-            stored = baseline_mod.load(spec)
-            baseline_mod.check_identity(stored, snap.identity())
-        except DeploylogError as exc:
-            return verdict("0.3", False, f"{exc}; re-run with --recapture-baseline to replace it", queries=reconciled.queries)
-        same = stored.figures == figures_now and all(
-            (stored.data["fingerprints"].get(n) or {}).get("digest") == getattr(fingerprint.compute(snap, spec, n), "digest", None)
-            for n in fingerprint.SETS
-        )
-        evidence = _baseline_evidence(stored.data, path)
-        if same:
-            return verdict(
-                "0.3",
-                True,
-                f"baseline already recorded at {stored.data['captured_at']} and still matches the database; kept",
-                evidence=evidence,
-                queries=reconciled.queries,
-                figures=stored.figures,
-            )
-        return verdict(
+        return _kept_baseline(snap, spec, figures_now, reconciled.queries, hosts)
+    started = baseline_mod.deployment_started(spec, hosts)
+    if started:
+        kept = "the stored baseline is kept untouched" if path.exists() else "no baseline is written"
+        return failed(
             "0.3",
-            False,
-            f"a baseline recorded at {stored.data['captured_at']} exists and no longer matches the database; "
-            "re-run with --recapture-baseline to replace it (the old one is archived)",
-            evidence=evidence,
+            f"the deployment has started: {started}; {kept}: a baseline captured now would prove nothing, "
+            "a new attempt needs a new [deployment] id (then phase 0)",
+            evidence=f"{started}\n{kept}: {path}",
             queries=reconciled.queries,
-            figures=figures_now,
         )
     archived = baseline_mod.archive_existing(spec) if recapture else None
-    data = baseline_mod.store(spec, snap, started_at)
+    data = baseline_mod.store(spec, snap, started_at, hosts)
     evidence = _baseline_evidence(data, path)
     if archived:
         evidence += f"\nprevious baseline archived as {archived}"
     fig = data["figures"]
+    first = " (first install declared: the module is not installed yet)" if spec.deployment.first_install else ""
     return verdict(
         "0.3",
         True,
-        f"baseline recorded: reconciled payments {fig['reconciled_payments_odoo']} (is_reconciled), "
+        f"baseline recorded{first}: reconciled payments {fig['reconciled_payments_odoo']} (is_reconciled), "
         f"{_fmt(fig['reconciled_payments_module'])} (reconciliation lines)",
         evidence=evidence,
         queries=reconciled.queries + [f["query"] for f in data["fingerprints"].values() if f],
         figures=fig,
+    )
+
+
+def _kept_baseline(snap: Snapshot, spec: Spec, figures_now: dict[str, Any], queries: list[str], hosts: Sequence[Host]) -> CheckResult:
+    """0.3 re-run without --recapture-baseline: keep the stored baseline when it still describes the database."""
+    path = baseline_mod.path_for(spec)
+
+    def replace() -> str:
+        started = baseline_mod.deployment_started(spec, hosts)
+        if started:
+            return f"the deployment has started ({started}): a new attempt needs a new [deployment] id"
+        return "re-run with --recapture-baseline to replace it (the old one is archived)"
+
+    try:
+        stored = baseline_mod.load(spec)
+        baseline_mod.check_identity(stored, snap.identity())
+    except DeploylogError as exc:
+        return verdict("0.3", False, f"{exc}; {replace()}", queries=queries)
+    same = stored.figures == figures_now and all(
+        (stored.data["fingerprints"].get(n) or {}).get("digest") == getattr(fingerprint.compute(snap, spec, n), "digest", None)
+        for n in fingerprint.SETS
+    )
+    evidence = _baseline_evidence(stored.data, path)
+    if same:
+        return verdict(
+            "0.3",
+            True,
+            f"baseline already recorded at {stored.data['captured_at']} and still matches the database; kept",
+            evidence=evidence,
+            queries=queries,
+            figures=stored.figures,
+        )
+    return verdict(
+        "0.3",
+        False,
+        f"a baseline recorded at {stored.data['captured_at']} exists and no longer matches the database; {replace()}",
+        evidence=evidence,
+        queries=queries,
+        figures=figures_now,
     )
 
 
@@ -172,16 +239,20 @@ def _baseline_evidence(data: dict[str, Any], path: Any) -> str:
             f"file: {path}",
             f"baseline digest: {data['digest']}",
             f"database: {db['database']} (oid {db['oid']}, cluster {db['system_identifier']}, PostgreSQL {db['server_version']})",
-            f"code HEAD before: {data['code'].get('head') or 'not recorded (' + str(data['code'].get('reason')) + ')'}",
+            *(f"code HEAD before ({host}): {e['head']} on {e['branch']}" for host, e in sorted(data["code"]["hosts"].items())),
         ]
     )
+
+
+def _missing_group(xmlid: str, group: dict[str, Any]) -> str:
+    return f"group {xmlid} does not exist{did_you_mean(group['similar'])}"
 
 
 def _group_lines(found: dict[str, Any]) -> str:
     lines = []
     for xmlid, g in found.items():
         if not g["exists"]:
-            lines.append(f"{xmlid}: DOES NOT EXIST")
+            lines.append(f"{xmlid}: DOES NOT EXIST{did_you_mean(g['similar'])}")
         else:
             logins = ", ".join(g["logins"][:10]) or "-"
             lines.append(
@@ -191,14 +262,15 @@ def _group_lines(found: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def manager_members(snap: Snapshot, spec: Any, item: str) -> CheckResult:
+@on_snapshot
+def manager_members(snap: Snapshot, spec: Spec, item: str) -> CheckResult:
     """P.6 / 4.6: the Payment Manager group has enough active members."""
     xmlid = spec.groups.manager
-    found = odoo.groups(snap, [xmlid])
+    found = odoo.group_members(snap, [xmlid])
     g = found[xmlid]
     minimum = spec.thresholds.min_manager_members
     if not g["exists"]:
-        return verdict(item, False, f"group {xmlid} does not exist", evidence=_group_lines(found.values), queries=found.queries)
+        return verdict(item, False, _missing_group(xmlid, g), evidence=_group_lines(found.values), queries=found.queries)
     return verdict(
         item,
         g["active_members"] >= minimum,
@@ -209,11 +281,20 @@ def manager_members(snap: Snapshot, spec: Any, item: str) -> CheckResult:
     )
 
 
-def user_permissions(snap: Snapshot, spec: Any) -> CheckResult:
+@on_snapshot
+def user_permissions(snap: Snapshot, spec: Spec) -> CheckResult:
     """0.4: Manager exists with >= N active members; Reviewer and Approver exist."""
     ids = [spec.groups.manager, spec.groups.reviewer, spec.groups.approver]
-    found = odoo.groups(snap, ids)
-    problems = [f"group {x} does not exist" for x in ids if not found[x]["exists"]]
+    found = odoo.group_members(snap, ids)
+    missing = [x for x in ids if not found[x]["exists"]]
+    module = spec.deployment.module
+    if spec.deployment.first_install and any(x.startswith(f"{module}.") for x in missing):
+        return not_applicable(
+            "0.4",
+            f"first install declared ([deployment] first_install = true): the groups of {module} do not exist before "
+            "it is installed; 4.6 checks the Payment Manager group after the deployment",
+        )
+    problems = [_missing_group(x, found[x]) for x in missing]
     manager = found[spec.groups.manager]
     minimum = spec.thresholds.min_manager_members
     if manager["exists"] and manager["active_members"] < minimum:
@@ -224,7 +305,8 @@ def user_permissions(snap: Snapshot, spec: Any) -> CheckResult:
     return verdict("0.4", not problems, message, evidence=_group_lines(found.values), queries=found.queries)
 
 
-def module_loaded(snap: Snapshot, spec: Any) -> CheckResult:
+@on_snapshot
+def module_loaded(snap: Snapshot, spec: Spec) -> CheckResult:
     """4.1: ir_module_module.state = 'installed' and latest_version = expected."""
     module = spec.deployment.module
     expected = spec.deployment.expected_version
@@ -241,7 +323,8 @@ def module_loaded(snap: Snapshot, spec: Any) -> CheckResult:
     return verdict("4.1", not problems, message, evidence=evidence, queries=fig.queries, figures=fig.values)
 
 
-def workflow_distribution(snap: Snapshot, spec: Any) -> CheckResult:
+@on_snapshot
+def workflow_distribution(snap: Snapshot, spec: Spec) -> CheckResult:
     """4.5: approval_state over the window; anomalies are NULLs, unknown values, posted mismatches."""
     fig = odoo.workflow_window(snap, spec)
     if not fig["present"]:
@@ -269,7 +352,8 @@ def workflow_distribution(snap: Snapshot, spec: Any) -> CheckResult:
     return verdict("4.5", not anomalies, message, evidence=evidence, queries=fig.queries, figures=counts)
 
 
-def orphaned_lines(snap: Snapshot, spec: Any) -> CheckResult:
+@on_snapshot
+def orphaned_lines(snap: Snapshot, spec: Spec) -> CheckResult:
     """4.7: no reconciliation line without (or with a vanished) journal entry or reconciliation."""
     recon = odoo.reconciliation_lines(snap, spec)
     if not recon["present"]:
@@ -300,10 +384,11 @@ def _ids(ids: list[int]) -> str:
     return shown + (f" … (+{len(ids) - MAX_IDS_SHOWN} more)" if len(ids) > MAX_IDS_SHOWN else "")
 
 
-def integrity(snap: Snapshot, spec: Any, base: baseline_mod.Baseline, item: str) -> CheckResult:
+@on_snapshot
+def integrity(snap: Snapshot, spec: Spec, base: baseline_mod.Baseline, item: str) -> CheckResult:
     """5.x: post - baseline = 0 for the counts, and the set's fingerprint unchanged."""
     keys, set_name, label = INTEGRITY[item]
-    now = baseline_mod.figures(snap, spec)
+    now = baseline_mod.figures(snap, spec, keys)
     if all(base.figures.get(k) is None and now.get(k) is None for k in keys):
         reason = odoo.reconciliation_lines(snap, spec).values.get("reason", "figure not available")
         return not_applicable(item, reason)
@@ -321,11 +406,13 @@ def integrity(snap: Snapshot, spec: Any, base: baseline_mod.Baseline, item: str)
     before_fp = base.data["fingerprints"].get(set_name)
     queries = []
     changes_found: fingerprint.Diff | None = None
-    if before_fp is not None:
+    current = fingerprint.compute(snap, spec, set_name) if before_fp is not None else None
+    if before_fp is not None and current is None:
+        problems.append(f"{set_name}: the baseline has its fingerprint, but the set no longer exists")
+    elif before_fp is not None and current is not None:
         changes = fingerprint.diff(snap, spec, set_name, before_fp, base.rows_file(set_name))
         changes_found = changes
-        current = fingerprint.compute(snap, spec, set_name)
-        queries.append(current.query if current else "")
+        queries.append(current.query)
         if changes is None:
             lines.append(f"fingerprint ({set_name}): unchanged {before_fp['digest'][:23]}…")
         else:

@@ -19,91 +19,106 @@ from typing import Any
 from psycopg import sql
 
 from deploylog import odoo
+from deploylog.access import Reads
 from deploylog.db import Snapshot
+from deploylog.spec import Spec
 
 BUCKET_SHIFT = 10
 SETS = ("payments", "posted_invoices", "reconciliation_lines", "reconciled_payments")
 
 
-def set_query(name: str, snap: Snapshot, spec: Any) -> sql.Composable | None:
-    """SELECT id, h for one protected set; None when the set cannot exist here."""
-    lay = odoo.layout(snap, spec)
+def protected_set(name: str, snap: Snapshot, spec: Spec) -> tuple[sql.Composed, Reads] | None:
+    """(SELECT id, h, what it reads) for one protected set; None when the set cannot exist here (optional, absent)."""
+    lay = odoo.layout(snap)
     state = lay.payment_state()
+    joined = lay.payment_state_reads()
     cfg = spec.reconciliation
-    recon = odoo.reconciliation_lines(snap, spec)
-    in_recon = (
-        sql.SQL("EXISTS (SELECT 1 FROM {t} l WHERE l.{mc} = p.move_id)").format(
-            t=sql.Identifier(cfg.table), mc=sql.Identifier(cfg.move_column)
-        )
-        if recon["present"]
-        else sql.SQL("false")
-    )
     if name == "payments":
-        return sql.SQL(
+        query = sql.SQL(
             """SELECT p.id, left(md5(ROW(p.id, p.move_id, p.amount, p.payment_type, p.partner_type, p.partner_id,
                       p.currency_id, {state}, m.date, m.name)::text), 16) AS h
                FROM account_payment p JOIN account_move m ON m.id = p.move_id"""
         ).format(state=state)
+        columns = ("id", "amount", "payment_type", "partner_type", "partner_id", "currency_id")
+        return query, joined + Reads({"account_payment": columns, "account_move": ("date", "name")})
     if name == "posted_invoices":
-        return sql.SQL(
+        query = sql.SQL(
             """SELECT m.id, left(md5(ROW(m.id, m.name, m.move_type, m.state, m.date, m.partner_id,
                       m.amount_total, m.currency_id)::text), 16) AS h
                FROM account_move m WHERE m.state = 'posted' AND m.move_type = ANY({types})"""
         ).format(types=sql.Literal(list(spec.invoices.move_types)))
+        return query, Reads(
+            {"account_move": ("id", "name", "move_type", "state", "date", "partner_id", "amount_total", "currency_id")}
+        )
     if name == "reconciliation_lines":
-        if not recon["present"]:
+        if odoo.reconciliation_absent(snap, spec):
             return None
-        return sql.SQL("SELECT l.id, left(md5(ROW(l.id, l.{mc}, l.{rc})::text), 16) AS h FROM {t} l").format(
+        query = sql.SQL("SELECT l.id, left(md5(ROW(l.id, l.{mc}, l.{rc})::text), 16) AS h FROM {t} l").format(
             t=sql.Identifier(cfg.table),
             mc=sql.Identifier(cfg.move_column),
             rc=sql.Identifier(cfg.reconciliation_column),
         )
+        return query, Reads({cfg.table: ("id", cfg.move_column, cfg.reconciliation_column)})
     if name == "reconciled_payments":
-        return sql.SQL(
+        in_recon: sql.Composable = sql.SQL("false")
+        reads = joined + Reads({"account_payment": ("id", "amount", "is_reconciled")})
+        if not odoo.reconciliation_absent(snap, spec):
+            in_recon = sql.SQL("EXISTS (SELECT 1 FROM {t} l WHERE l.{mc} = p.move_id)").format(
+                t=sql.Identifier(cfg.table), mc=sql.Identifier(cfg.move_column)
+            )
+            reads = reads + Reads({cfg.table: (cfg.move_column,)})
+        query = sql.SQL(
             """SELECT p.id, left(md5(ROW(p.id, p.amount, {state}, p.move_id, p.is_reconciled, {in_recon})::text), 16) AS h
                FROM account_payment p JOIN account_move m ON m.id = p.move_id
                WHERE p.is_reconciled OR {in_recon}"""
         ).format(state=state, in_recon=in_recon)
+        return query, reads
     raise KeyError(name)
+
+
+def set_query(name: str, snap: Snapshot, spec: Spec) -> sql.Composed | None:
+    """SELECT id, h for one protected set; None when the set cannot exist here."""
+    found = protected_set(name, snap, spec)
+    return found[0] if found else None
 
 
 @dataclass
 class Fingerprint:
     count: int
     digest: str
-    buckets: dict[str, list]  # bucket -> [count, digest]
+    buckets: dict[str, list[Any]]  # bucket -> [count, digest]
     query: str
 
     def as_dict(self) -> dict[str, Any]:
         return {"count": self.count, "digest": self.digest, "buckets": self.buckets, "query": self.query}
 
 
-def _digest(buckets: dict[str, list]) -> str:
+def _digest(buckets: dict[str, list[Any]]) -> str:
     text = "".join(f"{b}:{c}:{d}\n" for b, (c, d) in sorted(buckets.items(), key=lambda kv: int(kv[0])))
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
-def compute(snap: Snapshot, spec: Any, name: str) -> Fingerprint | None:
+def compute(snap: Snapshot, spec: Spec, name: str) -> Fingerprint | None:
     """Per-bucket counts and digests of one set, aggregated in SQL."""
+    found = protected_set(name, snap, spec)
+    if found is None:
+        return None
+    query = _bucket_query(found[0])
 
-    def read() -> Fingerprint | None:
-        base = set_query(name, snap, spec)
-        if base is None:
-            return None
-        query = _bucket_query(base)
+    def read() -> Fingerprint:
         buckets = {str(b): [c, d] for b, c, d in snap.rows(query)}
         return Fingerprint(sum(c for c, _ in buckets.values()), _digest(buckets), buckets, snap.text(query))
 
-    return snap.memo(f"fingerprint:{name}", read)
+    return snap.memo(f"fingerprint:{name}", read, found[1])
 
 
-def _bucket_query(base: sql.Composable) -> sql.Composable:
+def _bucket_query(base: sql.Composed) -> sql.Composed:
     return sql.SQL("SELECT s.id >> {shift}, count(*), md5(string_agg(s.h, '' ORDER BY s.id)) FROM ({base}) s GROUP BY 1").format(
         shift=sql.Literal(BUCKET_SHIFT), base=base
     )
 
 
-def export_rows(snap: Snapshot, spec: Any, name: str, path: Path) -> str:
+def export_rows(snap: Snapshot, spec: Spec, name: str, path: Path) -> str:
     """Write (id, hash) of a set into `path`, one tab-separated line per row in id order; returns the file's sha256.
 
     One pass, one message per bucket: each result row carries a bucket's
@@ -113,25 +128,32 @@ def export_rows(snap: Snapshot, spec: Any, name: str, path: Path) -> str:
     baseline reads each set once, not twice. A fingerprint already computed
     in this snapshot is kept as it is.
     """
-    base = set_query(name, snap, spec)
-    assert base is not None
+    found = protected_set(name, snap, spec)
+    assert found is not None
+    base, reads = found
     query = sql.SQL(
         """SELECT s.id >> {shift}, count(*), md5(string_agg(s.h, '' ORDER BY s.id)),
                   string_agg(s.id::text || E'\\t' || s.h || E'\\n', '' ORDER BY s.id)
            FROM ({base}) s GROUP BY 1 ORDER BY 1"""
     ).format(shift=sql.Literal(BUCKET_SHIFT), base=base)
-    digest = hashlib.sha256()
-    snap.round_trips += 1
-    buckets: dict[str, list] = {}
-    with path.open("wb") as out:
-        for bucket, count, bucket_digest, lines in snap.conn.cursor().stream(query):
-            data = lines.encode()
-            digest.update(data)
-            out.write(data)
-            buckets[str(bucket)] = [count, bucket_digest]
-    fp = Fingerprint(sum(c for c, _ in buckets.values()), _digest(buckets), buckets, snap.text(_bucket_query(base)))
+
+    def stream() -> tuple[str, Fingerprint]:
+        digest = hashlib.sha256()
+        snap.round_trips += 1
+        snap.log.append(snap.text(query))
+        buckets: dict[str, list[Any]] = {}
+        with path.open("wb") as out:
+            for bucket, count, bucket_digest, lines in snap.conn.cursor().stream(query):
+                data = lines.encode()
+                digest.update(data)
+                out.write(data)
+                buckets[str(bucket)] = [count, bucket_digest]
+        fp = Fingerprint(sum(c for c, _ in buckets.values()), _digest(buckets), buckets, snap.text(_bucket_query(base)))
+        return "sha256:" + digest.hexdigest(), fp
+
+    rows_sha256, fp = snap.memo(f"rows:{name}", stream, reads)
     snap.memo(f"fingerprint:{name}", lambda: fp)
-    return "sha256:" + digest.hexdigest()
+    return str(rows_sha256)
 
 
 def _rows_in(path: Path, buckets: set[int]) -> Iterator[tuple[int, str]]:
@@ -153,7 +175,7 @@ class Diff:
         return not (self.added or self.removed or self.changed)
 
 
-def diff(snap: Snapshot, spec: Any, name: str, before: dict[str, Any], rows_file: Path | None) -> Diff | None:
+def diff(snap: Snapshot, spec: Spec, name: str, before: dict[str, Any], rows_file: Path | None) -> Diff | None:
     """Row ids that differ between the baseline fingerprint and now; None when the set is unchanged."""
     now = compute(snap, spec, name)
     assert now is not None
@@ -163,11 +185,13 @@ def diff(snap: Snapshot, spec: Any, name: str, before: dict[str, Any], rows_file
     changed_buckets = {int(b) for b in set(old_buckets) | set(now.buckets) if old_buckets.get(b) != now.buckets.get(b)}
     if rows_file is None or not rows_file.exists():
         return Diff([], [], [])
-    base = set_query(name, snap, spec)
+    found = protected_set(name, snap, spec)
+    assert found is not None
     query = sql.SQL("SELECT s.id, s.h FROM ({base}) s WHERE s.id >> {shift} = ANY(%s)").format(
-        base=base, shift=sql.Literal(BUCKET_SHIFT)
+        base=found[0], shift=sql.Literal(BUCKET_SHIFT)
     )
-    current = dict(snap.rows(query, (sorted(changed_buckets),)))
+    buckets = sorted(changed_buckets)
+    current = dict(snap.memo(f"diff:{name}", lambda: snap.rows(query, (buckets,)), found[1]))
     old = dict(_rows_in(rows_file, changed_buckets))
     return Diff(
         added=sorted(set(current) - set(old)),

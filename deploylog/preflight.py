@@ -1,4 +1,4 @@
-"""T-24h checklist (P.2-P.6): what can be checked a day ahead from the database and the machine.
+"""T-24h checklist (P.2-P.7): what can be checked a day ahead from the database and the machine.
 
 P.1 (users notified) is a human act, recorded with `deploylog record P.1 ...`.
 The backup and service checks reuse the host modules, so the rules are the
@@ -11,7 +11,8 @@ import posixpath
 
 from testinfra.host import Host
 
-from deploylog.db import Snapshot
+from deploylog import access, fingerprint, odoo
+from deploylog.db import Snapshot, on_snapshot
 from deploylog.errors import DeploylogError
 from deploylog.hostchecks import backup, hostio, service
 from deploylog.result import CheckResult, failed, verdict
@@ -122,3 +123,54 @@ def service_health(spec: Spec, snap: Snapshot, host: Host) -> CheckResult:
             problems.append(f"health URL answered {code if code is not None else 'nothing'}")
     message = "; ".join(problems) or "database answers; Odoo service healthy"
     return verdict("P.5", not problems, message, evidence="\n".join(lines), queries=queries, host=name)
+
+
+def _every_read(snap: Snapshot, spec: Spec) -> tuple[access.Reads, list[str]]:
+    reads, errors = odoo.every_read(snap, spec)
+    for name in fingerprint.SETS:
+        try:
+            found = fingerprint.protected_set(name, snap, spec)
+        except DeploylogError:
+            continue  # the reconciliation configuration: already in `errors`
+        if found is not None:
+            reads = reads + found[1]
+    return reads, errors
+
+
+@on_snapshot
+def read_access(spec: Spec, snap: Snapshot) -> CheckResult:
+    """P.7: every table, column and function the run's figures read exists, and the connecting role may read it.
+
+    The same declarations the figures are checked against before their SQL
+    runs, all at once: a missing GRANT found the day before, not mid-deployment.
+    """
+
+    def check() -> tuple[access.Reads, list[str], list[access.Problem]]:
+        reads, errors = _every_read(snap, spec)
+        return reads, errors, snap.catalog.problems(reads)
+
+    reads, errors, problems = snap.memo("read_access", check)
+    role = snap.catalog.role
+    columns = sum(len(cols) for cols in reads.tables.values())
+    grants = list(dict.fromkeys(p.grant for p in problems if p.grant))
+    lines = [f"Role: {role}", f"search_path schemas: {', '.join(snap.catalog.schemas) or '(none usable)'}", ""]
+    lines += [f"{table}: {', '.join(cols)}" for table, cols in sorted(reads.tables.items())]
+    lines += [f"function {f}" for f in reads.functions]
+    if problems or errors:
+        lines += ["", "Problems:", *(f"- {p.message}" for p in problems), *(f"- {e}" for e in errors)]
+    if grants:
+        lines += ["", "To fix, as the tables' owner:", *grants]
+    summary = [p.message for p in problems if not p.grant] + errors
+    if grants:
+        summary.insert(0, f"role {role} lacks {len(grants)} privilege(s): run `{' '.join(grants)}`")
+    message = "; ".join(summary) or (
+        f"role {role} can read the {len(reads.tables)} tables ({columns} columns) and {len(reads.functions)} function(s) the run reads"
+    )
+    return verdict(
+        "P.7",
+        not summary,
+        message,
+        evidence="\n".join(lines),
+        queries=[access.RELATIONS_SQL, access.FUNCTIONS_SQL],
+        figures={"tables": len(reads.tables), "columns": columns, "missing_grants": grants},
+    )

@@ -14,6 +14,7 @@ from psycopg import sql
 
 from deploylog.demo import generate
 from deploylog.demo.cluster import Cluster
+from selftests.support.db_roles import Reader, reader_role
 from selftests.support.suite import Deployment
 
 TEMPLATE = "odoo17_template"
@@ -69,3 +70,10 @@ def odoo_db(pg_cluster: Cluster, odoo_template: str) -> Iterator[OdooDb]:
 @pytest.fixture
 def deployment(tmp_path: Path, odoo_db: OdooDb) -> Deployment:
     return Deployment(tmp_path, odoo_db.name, odoo_db.dsn)
+
+
+@pytest.fixture
+def reader(odoo_db: OdooDb, pg_cluster: Cluster) -> Iterator[Reader]:
+    """A real login role with SELECT on every table of the Odoo database, nothing more (privilege tests)."""
+    with reader_role(odoo_db, pg_cluster) as role:
+        yield role

@@ -313,9 +313,10 @@ def test_backup_command_prints_sizes_and_digests(pg, odoo_dsn, module_checkout, 
 
 @pytest.fixture
 def conn(odoo_dsn):
-    spec = make_spec(database={"name": DB, "dsn": odoo_dsn})
-    with db.connect(spec) as connection:
-        yield connection
+    """The session's read-only snapshot (the guards' group lookup runs in it)."""
+    snap = db.open_snapshot(make_spec(database={"name": "host_selftest_osus", "dsn": odoo_dsn}))
+    yield snap
+    snap.close()
 
 
 def deployed(tmp_path, **kw):
@@ -363,8 +364,11 @@ def test_removed_guard_fails(tmp_path, conn):
 
 
 def test_group_lookup_runs_read_only(conn):
-    assert conn.execute("SHOW default_transaction_read_only").fetchone()[0] == "on"
-    assert guards.resolve_groups(conn, ["base.group_system", "account.group_system", "nodot"]) == {
+    from deploylog import odoo
+
+    assert conn.row("SHOW default_transaction_read_only")[0] == "on"
+    found = odoo.groups(conn, ["base.group_system", "account.group_system", "nodot"])
+    assert {x: g["id"] for x, g in found.values.items()} == {
         "base.group_system": 2,
         "account.group_system": None,
         "nodot": None,

@@ -101,12 +101,13 @@ def test_host_items_run_once_per_host_over_ssh(scenario, tmp_path_factory):
         pytest.skip(f"ssh backend not testable here: {reason}")
     sshd = Sshd(tmp_path_factory.mktemp("sshd")).start()
     try:
-        scenario.phase0()
+        hosts = (f"--hosts=local://,{sshd.hostspec}", f"--ssh-config={sshd.config}")
+        scenario.phase0(*hosts)  # the baseline records the HEAD before of every host
         hr.deploy(scenario.repo)
         restart = scenario.restart()
         scenario.write_log(restart)
         items = "2.1,2.2,2.3,2.4,3.3,6.1"
-        run = scenario.d.run("--items", items, f"--hosts=local://,{sshd.hostspec}", f"--ssh-config={sshd.config}")
+        run = scenario.d.run("--items", items, *hosts)
         for item in items.split(","):
             assert [s for s, _ in run.outcomes[item]] == ["PASS", "PASS"], (item, run.message(item))
         entries = run.log()["items"]["2.1"]

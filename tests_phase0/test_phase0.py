@@ -18,9 +18,9 @@ def test_reconciliation_integrity(snapshot, spec, verdict):
 
 
 @pytest.mark.item("0.3")
-def test_reconciled_payments_baseline(snapshot, spec, verdict, phase0_started_at, recapture_baseline):
-    """The baseline, in one snapshot: counts, fingerprints, module version, database identity, code HEAD."""
-    verdict(dbchecks.record_baseline(snapshot, spec, phase0_started_at, recapture_baseline))
+def test_reconciled_payments_baseline(snapshot, spec, verdict, phase0_started_at, recapture_baseline, all_hosts):
+    """The baseline, in one snapshot: counts, fingerprints, module version, database identity, code HEAD of every host."""
+    verdict(dbchecks.record_baseline(snapshot, spec, phase0_started_at, recapture_baseline, all_hosts))
 
 
 @pytest.mark.item("0.4")

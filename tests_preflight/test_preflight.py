@@ -39,3 +39,9 @@ def test_service_health(spec, snapshot, host, verdict):
 def test_payment_manager_group(snapshot, spec, item, verdict):
     """The Payment Manager group's active members."""
     verdict(dbchecks.manager_members(snapshot, spec, item))
+
+
+@pytest.mark.item("P.7")
+def test_database_read_access(spec, snapshot, verdict):
+    """Every table, column and function the run reads: present, and readable by the connecting role."""
+    verdict(preflight.read_access(spec, snapshot))

@@ -13,12 +13,15 @@ A guard passes when
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from testinfra.host import Host
 
+from deploylog import odoo
+from deploylog.access import did_you_mean
+from deploylog.db import Snapshot, on_snapshot
 from deploylog.hostchecks import hostio
 from deploylog.result import CheckResult, failed, not_applicable, passed
 from deploylog.spec import Guard, Spec
@@ -26,10 +29,6 @@ from deploylog.spec import Guard, Spec
 GUARD_EXCEPTIONS = frozenset({"UserError", "ValidationError", "AccessError", "AccessDenied", "RedirectWarning"})
 GROUP_CALLS = frozenset({"has_group", "user_has_groups", "has_groups", "_has_group"})
 MAX_DEPTH = 3  # helper chains deeper than this are not followed: the report would stop being reviewable
-
-GROUP_SQL = "SELECT module || '.' || name, res_id FROM ir_model_data WHERE model = 'res.groups' AND (module, name) IN (...)"
-
-Resolver = Callable[[list[str]], dict[str, int | None]]
 
 
 @dataclass
@@ -184,42 +183,15 @@ def analyse(source: bytes, function: str, label: str) -> Analysis:
     return result
 
 
-def resolve_groups(conn: Any, xmlids: list[str]) -> dict[str, int | None]:
-    """xml id -> res.groups id (None when ir_model_data has no such group). Read-only SELECT."""
-    pairs = [tuple(x.split(".", 1)) for x in xmlids if "." in x]
-    found: dict[str, int | None] = dict.fromkeys(xmlids)
-    if not pairs:
-        return found
-    with conn.cursor() as cur:
-        cur.execute(
-            "SELECT module, name, res_id FROM ir_model_data WHERE model = 'res.groups' "
-            "AND (module, name) IN (SELECT * FROM unnest(%s::text[], %s::text[]))",
-            ([p[0] for p in pairs], [p[1] for p in pairs]),
-        )
-        for module, name, res_id in cur.fetchall():
-            found[f"{module}.{name}"] = res_id
-    return found
-
-
-def similar_groups(conn: Any, xmlid: str) -> list[str]:
-    """Groups with the same name in another module: `base.group_system` for `account.group_system`."""
-    name = xmlid.split(".", 1)[-1]
-    with conn.cursor() as cur:
-        cur.execute(
-            "SELECT module || '.' || name FROM ir_model_data WHERE model = 'res.groups' AND name = %s ORDER BY 1",
-            (name,),
-        )
-        return [row[0] for row in cur.fetchall()]
-
-
-def check_guard(spec: Spec, guard: Guard, conn: Any, host: Host) -> CheckResult:
-    """4.2-4.4 for one [[guards]] entry; `conn` is a read-only database connection for the group ids."""
+@on_snapshot
+def check_guard(spec: Spec, guard: Guard, snap: Snapshot, host: Host) -> CheckResult:
+    """4.2-4.4 for one [[guards]] entry; the group XML ids it names are resolved in the session's snapshot."""
     name = hostio.host_name(host)
     item = guard.item
     module = spec.deployment.module
     path = str(spec.module_dir / guard.file)
     label = f"{module}/{guard.file}"
-    queries = [f"ast.parse({path!r}) -> {guard.function}  # never executed", GROUP_SQL]
+    queries = [f"ast.parse({path!r}) -> {guard.function}  # never executed"]
     try:
         source = hostio.read_bytes(host, path)
     except OSError:
@@ -234,8 +206,10 @@ def check_guard(spec: Spec, guard: Guard, conn: Any, host: Host) -> CheckResult:
             evidence=f"Description: {guard.description}\nGuard Present: NO ({found.error})",
         )
     first, last = found.lines or (0, 0)
-    resolved = resolve_groups(conn, sorted(found.groups)) if found.groups else {}
-    unknown = [x for x, res_id in resolved.items() if res_id is None]
+    lookup = odoo.groups(snap, found.groups) if found.groups else None
+    resolved: dict[str, Any] = lookup.values if lookup else {}
+    queries += lookup.queries if lookup else []
+    unknown = [x for x, group in resolved.items() if not group["exists"]]
     lines = [
         f"Description: {guard.description or guard.function}",
         f"Code Location: {label}:{first}-{last}  ({guard.function})",
@@ -248,13 +222,9 @@ def check_guard(spec: Spec, guard: Guard, conn: Any, host: Host) -> CheckResult:
         "Groups named by the guard (resolved in ir_model_data):",
     ]
     for xmlid, where in sorted(found.groups.items()):
-        res_id = resolved.get(xmlid)
-        state = f"res.groups id {res_id}" if res_id is not None else "DOES NOT EXIST"
-        hint = ""
-        if res_id is None:
-            others = [o for o in similar_groups(conn, xmlid) if o != xmlid]
-            hint = f" (did you mean {', '.join(others)}?)" if others else ""
-        lines.append(f"  {xmlid}: {state}{hint}  [named at {', '.join(where)}]")
+        group = resolved[xmlid]
+        state = f"res.groups id {group['id']}" if group["exists"] else f"DOES NOT EXIST{did_you_mean(group['similar'])}"
+        lines.append(f"  {xmlid}: {state}  [named at {', '.join(where)}]")
     if not found.groups:
         lines.append("  (none)")
     figures = {
@@ -262,7 +232,7 @@ def check_guard(spec: Spec, guard: Guard, conn: Any, host: Host) -> CheckResult:
         "first_line": first,
         "last_line": last,
         "raises": len(found.raises),
-        "groups": {k: v for k, v in resolved.items()},
+        "groups": {k: v["id"] for k, v in resolved.items()},
         "unknown_groups": unknown,
     }
     problems = []
@@ -285,9 +255,9 @@ def check_guard(spec: Spec, guard: Guard, conn: Any, host: Host) -> CheckResult:
     )
 
 
-def check_item(spec: Spec, item: str, snap: Any, host: Host) -> CheckResult:
+def check_item(spec: Spec, item: str, snap: Snapshot, host: Host) -> CheckResult:
     """4.2-4.4: the guard deploy.toml names for this item; N/A when it names none."""
     guard = spec.guard_for(item)
     if guard is None:
         return not_applicable(item, f"no [[guards]] entry with item = {item!r} in deploy.toml")
-    return check_guard(spec, guard, snap.conn, host)
+    return check_guard(spec, guard, snap, host)

@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 
 import pytest
+import testinfra
 from testinfra.host import Host
 
 from deploylog import baseline as baseline_mod
@@ -53,6 +54,27 @@ def baseline(stored_baseline: baseline_mod.Baseline, snapshot: db.Snapshot) -> b
     """The stored baseline, refused unless it was taken on the database this run is connected to."""
     baseline_mod.check_identity(stored_baseline, snapshot.identity())
     return stored_baseline
+
+
+@pytest.fixture(scope="session")
+def all_hosts(pytestconfig: pytest.Config) -> list[Host]:
+    """Every host of the run (`--hosts`, built as pytest-testinfra builds them; this machine without it).
+
+    For the items that read all hosts at once: phase 0 records the code HEAD of each.
+    """
+    option = pytestconfig.option
+    names: list[str] = option.hosts.split(",") if getattr(option, "hosts", None) else ["local://"]
+    hosts = testinfra.get_hosts(
+        names,
+        connection=option.connection,
+        ssh_config=option.ssh_config,
+        ssh_identity_file=option.ssh_identity_file,
+        sudo=option.sudo,
+        sudo_user=option.sudo_user,
+        ansible_inventory=option.ansible_inventory,
+        force_ansible=option.force_ansible,
+    )
+    return sorted(hosts, key=lambda h: h.backend.get_pytest_id())
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ from deploylog import spec as spec_mod
 from deploylog.demo import module_repo as hr
 from deploylog.demo import odoo_log as hl
 from deploylog.demo.odoo_server import OdooServer, wait_past
-from deploylog.hostchecks import take_backup
+from deploylog.hostchecks import hostio, take_backup
 
 HOST_ITEMS = "1.1,1.2,1.3,2.1,2.2,2.3,2.4,3.1,3.2,3.3,3.4,4.2,4.3,4.4,6.1,6.2,6.3"
 # /proc start times are exact to a clock tick but btime is whole seconds: keep 1+ s apart
@@ -43,11 +43,11 @@ class Scenario:
     def spec(self) -> spec_mod.Spec:
         return spec_mod.load(self.d.config_path)
 
-    def phase0(self) -> None:
-        run = self.d.run("-m", "phase0")
+    def phase0(self, *extra: str) -> None:
+        run = self.d.run("-m", "phase0", *extra)
         assert run.status("0.3") == "PASS", run.output[-3000:]
         self.started_at = baseline_mod.load(self.spec).started_at
-        assert baseline_mod.load(self.spec).code["head"] == self.before
+        assert baseline_mod.load(self.spec).head_on(hostio.local_host()) == self.before
 
     def backups(self) -> list[take_backup.Taken]:
         return take_backup.take_backups(self.spec)

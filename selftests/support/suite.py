@@ -18,6 +18,7 @@ from typing import Any
 from lxml import etree
 
 from deploylog import tomlwrite
+from deploylog.demo import module_repo
 
 REPO = Path(__file__).resolve().parents[2]
 # A status summarising several testcases of one item (several hosts): the worst wins.
@@ -76,7 +77,7 @@ class Deployment:
             paths={
                 "baseline_dir": str(root / "baseline"),
                 "report_dir": str(self.report_dir),
-                "repo": str(root / "no-repo"),
+                "repo": str(module_repo.build_repo(root / "checkout")[0]),
                 "backup_dir": str(root / "backups"),
                 "log_file": str(root / "odoo-server.log"),
             },
