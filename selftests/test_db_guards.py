@@ -8,6 +8,7 @@ from deploylog import db
 from deploylog import spec as spec_mod
 from deploylog.demo import module_repo as hr
 from deploylog.hostchecks import guards
+from selftests.support.host_spec import LOCAL
 
 GUARDS = "4.2,4.3,4.4"
 
@@ -21,7 +22,7 @@ def test_guard_groups_are_resolved_in_the_snapshot_and_the_sql_is_logged(deploym
     spec = spec_mod.load(deployment.config_path)
     snap = db.open_snapshot(spec)
     try:
-        result = guards.check_guard(spec, spec.guard_for("4.2"), snap)
+        result = guards.check_guard(spec, spec.guard_for("4.2"), snap, LOCAL)
     finally:
         snap.close()
     assert result.status == "FAIL" and result.item == "4.2"
