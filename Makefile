@@ -19,6 +19,7 @@ demo: install
 lint: install
 	$(BIN)/ruff check deploylog selftests tests_* bench
 	$(BIN)/ruff format --check deploylog selftests tests_* bench
+	$(BIN)/mypy
 
 test: install lint
 	$(BIN)/pytest selftests -q -p no:randomly

@@ -8,6 +8,7 @@ damage nor block production.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -302,8 +303,11 @@ class Snapshot:
 
         return self.memo("identity", read, IDENTITY_READS)
 
-    def snapshot_time(self) -> Any:
-        return self.memo("now", lambda: self.row("SELECT now()")[0])
+    def snapshot_time(self) -> dt.datetime:
+        """The transaction's start (now() is fixed for the whole snapshot)."""
+        value = self.memo("now", lambda: self.row("SELECT now()")[0])
+        assert isinstance(value, dt.datetime)
+        return value
 
     def close(self) -> None:
         """End the transaction and the connection; never raises (a lost connection is already closed)."""

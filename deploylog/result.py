@@ -43,10 +43,10 @@ class CheckResult:
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
             raise ValueError(f"unknown status {self.status!r}")
-        if isinstance(self.figures, dict):  # a plain dict is the generic kind
-            object.__setattr__(self, "figures", Counts(dict(self.figures)))
-        if not isinstance(self.queries, tuple):
-            object.__setattr__(self, "queries", tuple(self.queries))
+        raw: Any = self.figures
+        if isinstance(raw, dict):  # a plain dict (a custom item's) is the generic kind
+            object.__setattr__(self, "figures", Counts(dict(raw)))
+        object.__setattr__(self, "queries", tuple(self.queries))
 
     @property
     def failed(self) -> bool:

@@ -235,6 +235,7 @@ def _check_type(key: str, value: Any, annotation: Any) -> Any:
     if not isinstance(value, accepted):
         raise SpecError(f"{key}: expected {_type_name(accepted, is_list)}, got {type(value).__name__} {value!r}")
     if is_list:
+        assert isinstance(value, list)
         if not all(isinstance(v, str) for v in value):
             raise SpecError(f"{key}: expected a list of strings, got {value!r}")
         return tuple(value)

@@ -18,6 +18,7 @@ from deploylog.log import state as state_mod
 from deploylog.log.meta import Meta
 from deploylog.log.model import LogView
 from deploylog.log.present import fmt_time
+from deploylog.spec import Spec
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class Target:
         return state_mod.state_path(self.report_dir, self.meta.deployment_id)
 
 
-def target(spec: Any, report_dir: str | Path | None = None) -> Target:
+def target(spec: Spec, report_dir: str | Path | None = None) -> Target:
     meta = meta_mod.from_spec(spec)
     return Target(meta, Path(report_dir or meta.report_dir))
 
@@ -65,14 +66,14 @@ def append(t: Target, event: dict[str, Any], prepare: Any = None, set_aside_dama
             ) from exc
 
 
-def render(spec: Any, report_dir: str | Path | None = None) -> dict[str, Path]:
+def render(spec: Spec, report_dir: str | Path | None = None) -> dict[str, Path]:
     t = target(spec, report_dir)
     with state_mod.locked(t.state_path):
         return publish.publish(load_state(t), t.report_dir)[1]
 
 
 def record_manual(
-    spec: Any,
+    spec: Spec,
     item: str,
     status: str,
     tester: str,
@@ -86,7 +87,7 @@ def record_manual(
 
 
 def sign(
-    spec: Any,
+    spec: Spec,
     role: str,
     name: str,
     decision: str,
@@ -107,7 +108,7 @@ def sign(
 
 
 def add_incident(
-    spec: Any,
+    spec: Spec,
     description: str,
     severity: str,
     resolution: str = "",
@@ -120,7 +121,7 @@ def add_incident(
     return append(target(spec, report_dir), event)[0]
 
 
-def attach(spec: Any, file: str | Path, kind: str = "other", report_dir: str | Path | None = None) -> dict[str, Any]:
+def attach(spec: Spec, file: str | Path, kind: str = "other", report_dir: str | Path | None = None) -> dict[str, Any]:
     """Copy a file into <report_dir>/attachments and record its sha256."""
     t = target(spec, report_dir)
     source = Path(file)
@@ -151,7 +152,7 @@ def attach(spec: Any, file: str | Path, kind: str = "other", report_dir: str | P
     return event
 
 
-def status_text(spec: Any, report_dir: str | Path | None = None) -> str:
+def status_text(spec: Spec, report_dir: str | Path | None = None) -> str:
     """A short summary for the console."""
     t = target(spec, report_dir)
     view = publish.view_of(load_state(t))
@@ -176,7 +177,7 @@ def status_text(spec: Any, report_dir: str | Path | None = None) -> str:
     return "\n".join(lines)
 
 
-def verify(spec: Any, report_dir: str | Path | None = None) -> list[publish.Check]:
+def verify(spec: Spec, report_dir: str | Path | None = None) -> list[publish.Check]:
     t = target(spec, report_dir)
     with state_mod.locked(t.state_path, shared=True):  # the files and the state as one writer left them
         current = state_mod.load(t.state_path)

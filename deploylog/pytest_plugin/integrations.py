@@ -47,7 +47,7 @@ def add_html_extra(config: pytest.Config, report: pytest.TestReport, result: Che
     from pytest_html import extras
 
     extra = extras.text(evidence_text(result), name=f"Evidence {result.item}")
-    report.extras = [*getattr(report, "extras", []), extra]
+    report.extras = [*getattr(report, "extras", []), extra]  # type: ignore[attr-defined]
 
 
 class JsonReport:

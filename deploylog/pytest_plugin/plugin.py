@@ -8,7 +8,7 @@ it can stay installed everywhere.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Generator
 
 import pytest
 
@@ -39,7 +39,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     tryfirst: markers must exist before pytest's own -m deselection runs.
     """
     wanted = context.wanted_items(config.getoption("items"))
-    keep, drop = [], []
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
     for test in items:
         item_id = context.item_id_of(test)
         if item_id is None:
@@ -68,9 +69,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Every report of a log test carries its item; the last one carries its CheckResult."""
-    report: pytest.TestReport = yield
+    report = yield
     item_id = context.item_id_of(item)
     if item_id is None:
         return report
