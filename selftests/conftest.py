@@ -1,41 +1,23 @@
-"""Self-test fixtures: a real PostgreSQL, a generated Odoo-17-shaped database per test, and a
+"""Self-test fixtures: the one PostgreSQL server of the session (`pg_cluster`), the generated
+Odoo-17-shaped template, a fresh copy of it per test through the janitor (`odoo_db`), and a
 deployment workdir that runs the real log suite in a subprocess."""
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
-import psycopg
 import pytest
-from psycopg import sql
 
 from deploylog.demo import generate
 from deploylog.demo.cluster import Cluster
 from selftests.support.db_roles import Reader, reader_role
+from selftests.support.postgres import Janitor, OdooDb
 from selftests.support.suite import Deployment
 
 TEMPLATE = "odoo17_template"
 _numbers = itertools.count(1)
-
-
-class OdooDb:
-    """One throwaway clone of the generated database; `execute` runs as superuser (fault injection)."""
-
-    def __init__(self, cluster: Cluster, name: str) -> None:
-        self.cluster = cluster
-        self.name = name
-        self.dsn = cluster.dsn(name)
-
-    def execute(self, query: Any, params: Any = None) -> list[tuple]:
-        with psycopg.connect(self.dsn, autocommit=True) as conn:
-            cur = conn.execute(query, params)
-            return cur.fetchall() if cur.description else []
-
-    def scalar(self, query: Any, params: Any = None) -> Any:
-        return self.execute(query, params)[0][0]
 
 
 @pytest.fixture(scope="session")
@@ -52,19 +34,26 @@ def odoo_template(pg_cluster: Cluster) -> str:
     return TEMPLATE
 
 
-def clone(cluster: Cluster, template: str, name: str) -> OdooDb:
-    with psycopg.connect(cluster.dsn(), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template)))
-    return OdooDb(cluster, name)
+@pytest.fixture
+def odoo_db(pg_cluster: Cluster, odoo_template: str) -> Iterator[OdooDb]:
+    """A fresh copy of the generated Odoo 17 database for one test, dropped after it."""
+    with Janitor(pg_cluster, f"osusproperties_{next(_numbers)}", odoo_template) as db:
+        yield db
 
 
 @pytest.fixture
-def odoo_db(pg_cluster: Cluster, odoo_template: str) -> Iterator[OdooDb]:
-    db = clone(pg_cluster, odoo_template, f"osusproperties_{next(_numbers)}")
-    yield db
-    with psycopg.connect(pg_cluster.dsn(), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db.name)))
+def odoo_db_factory(pg_cluster: Cluster, odoo_template: str) -> Iterator[Callable[[str], OdooDb]]:
+    """More copies under chosen names (another database, a staging copy), all dropped after the test."""
+    janitors: list[Janitor] = []
+
+    def make(name: str) -> OdooDb:
+        janitor = Janitor(pg_cluster, name, odoo_template)
+        janitors.append(janitor)
+        return janitor.__enter__()
+
+    yield make
+    for janitor in janitors:
+        janitor.drop()
 
 
 @pytest.fixture

@@ -223,11 +223,9 @@ def test_corrupt_baseline_is_refused(deployment, odoo_db):
     assert "is corrupt" in run.message("5.4")
 
 
-def test_baseline_from_another_database_is_refused(deployment, odoo_db, pg_cluster, odoo_template):
-    from selftests.conftest import clone
-
+def test_baseline_from_another_database_is_refused(deployment, odoo_db, odoo_db_factory):
     deployed(deployment, odoo_db)
-    other = clone(pg_cluster, odoo_template, "osusproperties_other")
+    other = odoo_db_factory("osusproperties_other")
     upgrade_module(other.dsn, "17.0.1.0.9")
     deployment.configure(database={"name": other.name, "dsn": other.dsn})
     # same deployment id: the baseline file is found, but it belongs to another database

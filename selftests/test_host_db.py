@@ -25,24 +25,22 @@ from deploylog.demo import module_repo as hr
 from deploylog.errors import DeploylogError
 from deploylog.files import sha256_file
 from deploylog.hostchecks import backup, guards, take_backup
-from selftests.support.host_pg import cluster_for, odoo_database
 from selftests.support.host_spec import LOCAL, ROOT, make_spec
+from selftests.support.postgres import Janitor
 
 DB = "host_selftest_osus"  # the configured [database] name is the database the dsn reaches
 HOUR = dt.timedelta(hours=1)
 
 
 @pytest.fixture(scope="module")
-def pg(request):
-    found, stop = cluster_for(request)
-    yield found
-    if stop:
-        stop()
+def pg(pg_cluster):
+    return pg_cluster
 
 
 @pytest.fixture(scope="module")
-def odoo_dsn(pg):
-    return odoo_database(pg, DB)
+def odoo_dsn(pg_cluster, odoo_template):
+    with Janitor(pg_cluster, DB, odoo_template) as db:
+        yield db.dsn
 
 
 @pytest.fixture(scope="module")
@@ -138,19 +136,13 @@ def dump_as(pg, database, target, env=None):
     )
 
 
-def test_dump_of_a_staging_copy_fails_1_1_naming_its_database(pg, taken, tmp_path):
+def test_dump_of_a_staging_copy_fails_1_1_naming_its_database(pg, odoo_dsn, taken, tmp_path):
     spec, phase0, target = fresh_copy(taken, tmp_path)
     staging = f"{DB}_staging"
-    with psycopg.connect(pg.dsn("postgres"), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(staging)))
-        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(staging), sql.Identifier(DB)))
-    try:
+    with Janitor(pg, staging, DB):
         dump = next(target.glob("*.dump"))
         dump.unlink()
         dump_as(pg, staging, target / f"{DB}_PRE_DEPLOY_{backup.stamp()}.dump")  # same data, same name pattern
-    finally:
-        with psycopg.connect(pg.dsn("postgres"), autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(staging)))
     r = backup.database_dump(spec, phase0, LOCAL, server_version=server_version(spec))
     assert r.status == "FAIL" and r.item == "1.1"
     assert r.message == f"FAILED: dump is of database {staging!r} (read from its header), not {DB!r} [database] name"
@@ -399,13 +391,13 @@ def with_baseline(name, dsn, module_checkout, pg_bin_dir, tmp_path):
     return spec
 
 
-def test_verify_restore_matches_the_baseline_and_catches_a_dump_missing_data(pg, module_checkout, tmp_path):
+def test_verify_restore_matches_the_baseline_and_catches_a_dump_missing_data(pg, odoo_db_factory, module_checkout, tmp_path):
     import psycopg
 
     from deploylog import baseline as baseline_mod
     from deploylog.hostchecks import restore
 
-    dsn = odoo_database(pg, "host_selftest_restore")
+    dsn = odoo_db_factory("host_selftest_restore").dsn
     spec = with_baseline("host_selftest_restore", dsn, module_checkout, pg.bin_dir, tmp_path)
     base = baseline_mod.load(spec)
     dump = take_backup.take_backups(spec)[0]

@@ -13,7 +13,7 @@ from psycopg import sql
 from deploylog.demo.cluster import Cluster
 
 if TYPE_CHECKING:
-    from selftests.conftest import OdooDb
+    from selftests.support.postgres import OdooDb
 
 _roles = itertools.count(1)
 
