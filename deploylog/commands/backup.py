@@ -22,7 +22,7 @@ def cmd_backup(spec: Spec, args: argparse.Namespace) -> int:
         base = baseline.load(spec)
     taken = take_backup.take_backups(spec, backup_dir=args.backup_dir, dsn=spec.database.dsn)
     for t in taken:
-        echo(t.line())
+        echo(f"{t.kind:<8} {t.path}  {t.size / 1_048_576:.2f} MB ({t.size} bytes)  sha256 {t.sha256}")
     if args.verify_restore:
         from deploylog.hostchecks import restore
 

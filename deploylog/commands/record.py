@@ -15,6 +15,9 @@ from deploylog.spec import Spec
 SIGN_FIELDS = ("role", "name", "decision")
 SIGN_USAGE = "sign --role ROLE --name NAME --decision DECISION (or the short form: sign ROLE NAME DECISION)"
 
+# `deploylog incident` options, as records.incident_event takes them
+INCIDENT_FIELDS = ("description", "severity", "resolution", "approver", "time", "status")
+
 
 def cmd_record(spec: Spec, args: argparse.Namespace) -> int:
     view = actions.record_manual(spec, args.item, args.status, args.tester, args.notes, args.time, args.scheduled)
@@ -44,7 +47,7 @@ def cmd_sign(spec: Spec, args: argparse.Namespace) -> int:
 
 
 def cmd_incident(spec: Spec, args: argparse.Namespace) -> int:
-    view = actions.add_incident(spec, args.description, args.severity, args.resolution, args.approver, args.time, args.status)
+    view = actions.add_incident(spec, **{name: getattr(args, name) for name in INCIDENT_FIELDS})
     return recorded(f"incident recorded ({args.severity})", view)
 
 

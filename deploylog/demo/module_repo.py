@@ -39,11 +39,8 @@ MANIFEST = """\
 }}
 """
 
-PAYMENT_OLD = """\
-from odoo import _, api, fields, models
-from odoo.exceptions import UserError
-
-
+# The model's fields, the same before and after the deployment (only the methods change).
+PAYMENT_CLASS = """\
 class AccountPayment(models.Model):
     _inherit = "account.payment"
 
@@ -55,30 +52,31 @@ class AccountPayment(models.Model):
     )
     voucher_number = fields.Char(copy=False)
     remarks = fields.Text()
+"""
+PAYMENT_IMPORTS = """\
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+"""
 
+PAYMENT_OLD = (
+    PAYMENT_IMPORTS
+    + "\n\n"
+    + PAYMENT_CLASS
+    + """
     def write(self, vals):
         return super().write(vals)
 """
+)
 
-PAYMENT_NEW = '''\
-from odoo import _, api, fields, models
-from odoo.exceptions import UserError
-
+PAYMENT_NEW = (
+    PAYMENT_IMPORTS
+    + """
 PROTECTED_FIELDS = {"amount", "partner_id", "journal_id", "date", "currency_id"}
 
 
-class AccountPayment(models.Model):
-    _inherit = "account.payment"
-
-    approval_state = fields.Selection(
-        [("draft", "Draft"), ("under_review", "Under Review"), ("for_approval", "For Approval"),
-         ("for_authorization", "For Authorization"), ("approved", "Approved"), ("posted", "Posted"),
-         ("cancelled", "Cancelled")],
-        default="draft",
-    )
-    voucher_number = fields.Char(copy=False)
-    remarks = fields.Text()
-
+"""
+    + PAYMENT_CLASS
+    + '''
     def _is_payment_reconciled(self):
         """True when a bank reconciliation line references the payment's move."""
         self.ensure_one()
@@ -97,6 +95,7 @@ class AccountPayment(models.Model):
                     raise UserError(_("Reconciled payment %s cannot be edited.", payment.name))
         return super().write(vals)
 '''
+)
 
 MOVE_OLD = """\
 from odoo import _, fields, models

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from testinfra.host import Host
 
 from deploylog.hostchecks import hostio
-from deploylog.result import CheckResult, failed, passed
+from deploylog.result import CheckResult, failed, passed, verdict
 from deploylog.spec import Spec
 
 BLOCK = 1 << 20
@@ -455,16 +455,18 @@ def module_errors(spec: Spec, scan: Scan, host: Host) -> CheckResult:
     found = scan.module_records
     shown = [*_earlier(found), *(r.header for r in found.last)] or ["NONE"]
     evidence = "\n".join([*_header(scan), "", "Result:", *shown])
-    kw = {
-        "evidence": evidence,
-        "host": hostio.host_name(host),
-        "figures": {"module_errors": found.count},
-        "queries": [f"{_command(spec, scan)}, logger odoo.addons.{module}* or mentioning {module}"],
-    }
     first = found.first
-    if first is not None:
-        return failed("6.2", f"MODULE ERRORS: {found.count}, first at {first.when} {first.logger}: {first.message[:120]}", **kw)
-    return passed("6.2", f"NO MODULE ERRORS from {module} {scan.window}", **kw)
+    return verdict(
+        "6.2",
+        first is None,
+        f"MODULE ERRORS: {found.count}, first at {first.when} {first.logger}: {first.message[:120]}"
+        if first is not None
+        else f"NO MODULE ERRORS from {module} {scan.window}",
+        evidence=evidence,
+        host=hostio.host_name(host),
+        figures={"module_errors": found.count},
+        queries=[f"{_command(spec, scan)}, logger odoo.addons.{module}* or mentioning {module}"],
+    )
 
 
 def error_details(spec: Spec, scan: Scan, host: Host) -> CheckResult:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from testinfra.host import Host
 
 from deploylog.hostchecks import hostio, logs
-from deploylog.result import CheckResult, failed, not_applicable, passed
+from deploylog.result import CheckResult, failed, not_applicable, passed, verdict
 from deploylog.spec import Spec
 
 SYSTEMD_PROPS = ("ActiveState", "SubState", "MainPID", "ActiveEnterTimestamp", "InactiveEnterTimestamp", "ExecMainStartTimestamp")
@@ -269,15 +269,15 @@ def caches_cleared(spec: Spec, host: Host) -> CheckResult:
             shown = ", ".join(entries[:10]) + (f" ... ({len(entries)} entries)" if len(entries) > 10 else "")
             lines.append(f"☐ {path}: LEFT BEHIND ({shown})")
             left.append(path)
-    kw = {
-        "evidence": "Commands executed (checked afterwards):\n" + "\n".join(lines),
-        "queries": [f"ls -A {p}" for p in spec.service.cache_dirs],
-        "host": name,
-        "figures": {"left": left},
-    }
-    if left:
-        return failed("3.2", f"FAILED: cache not cleared: {', '.join(left)}", **kw)
-    return passed("3.2", f"CACHE CLEARED: {len(lines)} path(s) gone or empty", **kw)
+    return verdict(
+        "3.2",
+        not left,
+        f"FAILED: cache not cleared: {', '.join(left)}" if left else f"CACHE CLEARED: {len(lines)} path(s) gone or empty",
+        evidence="Commands executed (checked afterwards):\n" + "\n".join(lines),
+        queries=[f"ls -A {p}" for p in spec.service.cache_dirs],
+        host=name,
+        figures={"left": left},
+    )
 
 
 def started(spec: Spec, state: ServiceState, host: Host) -> CheckResult:

@@ -34,15 +34,14 @@ from deploylog.hostchecks import backup, pgauth
 from deploylog.spec import Spec
 
 
-@dataclass
+@dataclass(frozen=True)
 class Taken:
+    """One backup file written: what it is, where, its size and sha256 (printed for the log)."""
+
     kind: str
     path: Path
     size: int
     sha256: str
-
-    def line(self) -> str:
-        return f"{self.kind:<8} {self.path}  {self.size / 1_048_576:.2f} MB ({self.size} bytes)  sha256 {self.sha256}"
 
 
 def _taken(kind: str, path: Path) -> Taken:

@@ -107,18 +107,9 @@ def sign(
     return append(t, event, bind)[0]
 
 
-def add_incident(
-    spec: Spec,
-    description: str,
-    severity: str,
-    resolution: str = "",
-    approver: str = "",
-    time: str | None = None,
-    status: str | None = None,
-    report_dir: str | Path | None = None,
-) -> LogView:
-    event = records.incident_event(description, severity, resolution, approver, time, status)
-    return append(target(spec, report_dir), event)[0]
+def add_incident(spec: Spec, report_dir: str | Path | None = None, **fields: Any) -> LogView:
+    """Record an incident; `fields` as records.incident_event takes them (description, severity, ...)."""
+    return append(target(spec, report_dir), records.incident_event(**fields))[0]
 
 
 def attach(spec: Spec, file: str | Path, kind: str = "other", report_dir: str | Path | None = None) -> dict[str, Any]:

@@ -43,6 +43,11 @@ def _text(name: str, value: str | None, required: bool = True) -> str:
     return text
 
 
+def _event(kind: str, time: str | None, notes: str, **fields: Any) -> dict[str, Any]:
+    """An event a person records: its fields, when it happened, their notes, when it was recorded."""
+    return {"type": kind, **fields, "time": _time(time), "notes": _text("notes", notes, required=False), "recorded": now_iso()}
+
+
 def manual_event(item: str, status: str, tester: str, notes: str = "", time: str | None = None, scheduled: str = "") -> dict[str, Any]:
     if item not in catalogue.ITEMS:
         raise DeploylogError(f"unknown log item {item!r}")
@@ -52,16 +57,7 @@ def manual_event(item: str, status: str, tester: str, notes: str = "", time: str
     status = status.upper()
     if status not in (PASS, FAIL):
         raise DeploylogError(f"status must be PASS or FAIL, got {status!r}")
-    return {
-        "type": "manual",
-        "item": item,
-        "status": status,
-        "tester": _text("tester", tester),
-        "notes": _text("notes", notes, required=False),
-        "time": _time(time),
-        "scheduled": scheduled or "",
-        "recorded": now_iso(),
-    }
+    return _event("manual", time, notes, item=item, status=status, tester=_text("tester", tester), scheduled=scheduled or "")
 
 
 def signoff_event(role: str, name: str, decision: str, time: str | None = None, notes: str = "") -> dict[str, Any]:
@@ -75,16 +71,7 @@ def signoff_event(role: str, name: str, decision: str, time: str | None = None, 
     decision = decision.upper().replace("_", " ")
     if decision not in decisions:
         raise DeploylogError(f"{title} decides {' or '.join(decisions)}, got {decision!r}")
-    return {
-        "type": "signoff",
-        "role": title,
-        "role_key": key,
-        "name": _text("name", name),
-        "decision": decision,
-        "time": _time(time),
-        "notes": _text("notes", notes, required=False),
-        "recorded": now_iso(),
-    }
+    return _event("signoff", time, notes, role=title, role_key=key, name=_text("name", name), decision=decision)
 
 
 def incident_event(
