@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 import traceback
 
@@ -51,8 +52,14 @@ def _where(exc: BaseException) -> str:
     return f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"
 
 
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    """A service manager's stop (SIGTERM) unwinds like Ctrl-C: cleanups run, no `.partial` stays behind."""
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         return int(args.func(args))
     except KeyboardInterrupt:

@@ -57,7 +57,14 @@ def test_an_evidence_over_the_limit_keeps_its_head_and_the_whole_redacted_text_b
     assert doc["items"]["6.3"]["results"][0]["full_text"] == [whole]
     checks = publish.verify(state_mod.load(target.state_path) or {}, tmp_path)
     assert all(c.ok for c in checks), [c.line() for c in checks]
+    assert f"OK     full text of 6.3 evidence ({whole['path']}): matches its recorded sha256" in [c.line() for c in checks]
     assert target.state_path.stat().st_size < 3 * evidence.EVIDENCE_LIMIT
+    # the full text kept beside the log is evidence too: an edit of it is caught
+    attachment = tmp_path / whole["path"]
+    attachment.write_text(attachment.read_text().replace("line of a pasted dump", "line of a changed dump", 1))
+    checks = publish.verify(state_mod.load(target.state_path) or {}, tmp_path)
+    edited = [c.line() for c in checks if not c.ok]
+    assert edited == [f"EDITED full text of 6.3 evidence ({whole['path']}): its sha256 is not the one recorded (edited)"]
 
 
 def test_a_message_and_a_query_over_their_limits_are_capped_the_same_way(tmp_path):

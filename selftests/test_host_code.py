@@ -53,10 +53,13 @@ def test_wrong_branch_fails_2_1(checkout):
     assert r.status == "FAIL" and "on branch 'hotfix', expected '17.0'" in r.message
 
 
-def test_baseline_without_head_fails_clearly(checkout):
+def test_baseline_without_head_for_this_host_is_an_error_naming_the_way_out(checkout):
     _, _, spec = checkout
-    r = code.git_pull(spec, None, LOCAL)
-    assert r.status == "FAIL" and "baseline records no HEAD" in r.message
+    for check in (code.git_pull, code.changed_files, code.syntax):
+        r = check(spec, None, LOCAL)
+        assert r.status == "ERROR", r
+        assert "baseline records no HEAD before the deployment for host local" in r.message
+        assert "same --hosts" in r.message and "[deployment] id" in r.message
 
 
 def test_unexpected_fourth_file_fails_2_2(checkout):

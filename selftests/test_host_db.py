@@ -570,7 +570,8 @@ def test_backup_gives_up_on_a_locked_table_and_leaves_no_partial(pg, odoo_dsn, m
     assert list(bk.iterdir()) == []  # no .partial, no dump
 
 
-def test_interrupted_backup_leaves_no_partial(pg, odoo_dsn, module_checkout, tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_interrupted_backup_leaves_no_partial(pg, odoo_dsn, module_checkout, tmp_path, stop):
     config = tmp_path / "deploy.toml"
     raw = tomllib.loads((ROOT / "deploy.toml").read_text())
     raw["database"].update(name=DB, dsn=odoo_dsn, lock_timeout_ms=60_000)
@@ -584,7 +585,7 @@ def test_interrupted_backup_leaves_no_partial(pg, odoo_dsn, module_checkout, tmp
             while not list((tmp_path / "bk").glob("*.partial")) and time.monotonic() < deadline:
                 time.sleep(0.02)
             assert list((tmp_path / "bk").glob("*.dump.partial"))  # pg_dump has begun writing
-            cli.send_signal(signal.SIGINT)  # Ctrl-C while pg_dump waits for the lock
+            cli.send_signal(stop)  # Ctrl-C, or a service manager's stop, while pg_dump waits for the lock
             assert cli.wait(30) == 130
         finally:
             cli.kill()

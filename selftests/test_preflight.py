@@ -1,4 +1,4 @@
-"""T-24h items (P.1-P.6) through the real suite: PASS on a healthy installation, FAIL on each fault."""
+"""T-24h items (P.1-P.7) through the real suite: PASS on a healthy installation, FAIL on each fault."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from deploylog.demo import module_repo as hr
 from deploylog.log import actions
 from selftests.support.host_scenario import Scenario
 
-ITEMS = "P.1,P.2,P.3,P.4,P.5,P.6"
+ITEMS = "P.1,P.2,P.3,P.4,P.5,P.6,P.7"
 
 
 @pytest.fixture

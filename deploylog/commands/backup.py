@@ -15,15 +15,16 @@ from deploylog.spec import Spec
 def cmd_backup(spec: Spec, args: argparse.Namespace) -> int:
     from deploylog.hostchecks import take_backup
 
+    verify = args.verify_restore or spec.database.verify_restore
     base = None
-    if args.verify_restore:  # before any backup is taken: the comparison needs the baseline
+    if verify:  # before any backup is taken: the comparison needs the baseline
         from deploylog import baseline
 
         base = baseline.load(spec)
     taken = take_backup.take_backups(spec, backup_dir=args.backup_dir, dsn=spec.database.dsn)
     for t in taken:
         echo(f"{t.kind:<8} {t.path}  {t.size / 1_048_576:.2f} MB ({t.size} bytes)  sha256 {t.sha256}")
-    if args.verify_restore:
+    if verify:
         from deploylog.hostchecks import restore
 
         ok, text = restore.verify_against_baseline(spec, str(taken[0].path), admin_dsn=args.restore_dsn, base=base)
@@ -46,7 +47,8 @@ def register(sub: Subparsers) -> None:
     p.add_argument(
         "--verify-restore",
         action="store_true",
-        help="restore the dump into a scratch database and compare its counts with the baseline",
+        help="restore the dump into a scratch database and compare its counts with the baseline "
+        "(also when [database] verify_restore = true)",
     )
     p.add_argument(
         "--restore-dsn",

@@ -17,7 +17,7 @@ from testinfra.backend.base import CommandResult
 from testinfra.host import Host
 
 from deploylog.hostchecks import hostio
-from deploylog.result import CheckResult, failed, passed, verdict
+from deploylog.result import CheckResult, errored, failed, passed, verdict
 from deploylog.spec import Spec
 
 MANIFEST = "__manifest__.py"
@@ -57,9 +57,13 @@ def _checkout(item: str, spec: Spec, before: str | None, host: Host) -> Checkout
     name = hostio.host_name(host)
     if not spec.paths.repo:
         return failed(item, "paths.repo is not set in deploy.toml: no checkout to verify", host=name)
-    if not before:
-        return failed(
-            item, "the baseline records no HEAD before the deployment (code.head); re-run phase 0 with paths.repo set", host=name
+    if not before:  # phase 0 fails without a HEAD: this host was not in phase 0's --hosts
+        return errored(
+            item,
+            f"the baseline records no HEAD before the deployment for host {name} (phase 0 ran without it in --hosts): "
+            "the code before cannot be known now; run phase 0 and post with the same --hosts on the next attempt "
+            "(a new [deployment] id)",
+            host=name,
         )
     return Checkout(spec.paths.repo, before, name)
 

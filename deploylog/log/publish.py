@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from deploylog.files import write_atomic
+from deploylog.files import sha256_file, write_atomic
 from deploylog.log import chain, model, render_html, render_json, render_md
 from deploylog.log.meta import BaselineRef, from_record, read_baseline
 
@@ -57,6 +57,23 @@ def _first_difference(expected: str, actual: str) -> str:
     return f"lengths differ ({len(diff)} diff lines)"
 
 
+def _full_texts(events: list[dict[str, Any]], report_dir: Path) -> list[Check]:
+    """Each evidence kept whole beside the log (a capped result's full_text) must still be what was recorded."""
+    checks = []
+    for event in events:
+        for entry in event.get("results", []):
+            for kept in entry.get("full_text", []):
+                path = report_dir / kept["path"]
+                subject = f"full text of {entry['item']} {kept['field']} ({kept['path']})"
+                if not path.is_file():
+                    checks.append(Check(subject, False, "missing"))
+                elif sha256_file(path) != kept["sha256"]:
+                    checks.append(Check(subject, False, "its sha256 is not the one recorded (edited)"))
+                else:
+                    checks.append(Check(subject, True, "matches its recorded sha256"))
+    return checks
+
+
 def verify(state: dict[str, Any], report_dir: str | Path) -> list[Check]:
     """Recompute the chain and re-render: every file must be exactly what the state renders."""
     baseline = read_baseline(from_record(state["deployment"]).baseline_path)
@@ -74,6 +91,7 @@ def verify(state: dict[str, Any], report_dir: str | Path) -> list[Check]:
             checks.append(Check(who, False, "the baseline changed after this sign-off"))
         else:
             checks.append(Check(who, False, "results recorded before this sign-off were changed after it"))
+    checks += _full_texts(all_events, Path(report_dir))
     for name, expected in render_texts(view).items():
         path = Path(report_dir) / name
         if not path.exists():
