@@ -22,4 +22,4 @@ lint: install
 	$(BIN)/mypy
 
 test: install lint
-	$(BIN)/pytest selftests -q -p no:randomly
+	$(BIN)/pytest selftests -q -p no:randomly -n 2

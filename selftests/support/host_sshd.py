@@ -16,6 +16,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -33,6 +34,8 @@ class Sshd:
         self.user = getpass.getuser()
         self.key = workdir / "id_ed25519"
         self.config = workdir / "ssh_config"
+        # a unix socket path holds at most 107 bytes: the control socket lives in a short dir of its own
+        self.sockets = Path(tempfile.mkdtemp(prefix="dl-ssh-", dir="/tmp"))
         self.proc: subprocess.Popen[bytes] | None = None
 
     @staticmethod
@@ -99,7 +102,7 @@ class Sshd:
                     "  BatchMode yes",
                     # one connection reused by every command, as docs/host-items.md recommends
                     "  ControlMaster auto",
-                    f"  ControlPath {self.dir}/cm-%C",
+                    f"  ControlPath {self.sockets}/%C",
                     "  ControlPersist 60",
                     "",
                 ]
@@ -126,3 +129,4 @@ class Sshd:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(timeout=10)
+        shutil.rmtree(self.sockets, ignore_errors=True)
