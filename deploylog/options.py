@@ -28,6 +28,7 @@ class Option:
     overrides: tuple[str, str] | None = None  # the deploy.toml (section, key) it overrides
     repeatable: bool = False
     metavar: str | None = None
+    path: bool = False  # a path: typed on the command line, it is relative to the cwd
 
     @property
     def dest(self) -> str:
@@ -38,9 +39,16 @@ CONFIG_OPTIONS = (
     Option("--deploy-config", f"deployment description (default: ${CONFIG_ENV} or {DEFAULT_CONFIG})", metavar="PATH"),
     Option("--dsn", "libpq connection string or URI; overrides [database] dsn", ("database", "dsn")),
     Option("--database", "overrides [database] name", ("database", "name")),
-    Option("--report-dir", "overrides [paths] report_dir", ("paths", "report_dir")),
-    Option("--baseline-dir", "overrides [paths] baseline_dir", ("paths", "baseline_dir")),
+    Option("--report-dir", "overrides [paths] report_dir", ("paths", "report_dir"), path=True),
+    Option("--baseline-dir", "overrides [paths] baseline_dir", ("paths", "baseline_dir"), path=True),
     Option("--expected-version", "overrides [deployment] expected_version", ("deployment", "expected_version")),
+    Option(
+        "--signing-key",
+        "your signing key (private key file, or a .pub held by ssh-agent); overrides [signing] key",
+        ("signing", "key"),
+        path=True,
+        metavar="PATH",
+    ),
     Option(
         "--set",
         "override any deploy.toml value (value parsed as TOML), repeatable",
@@ -69,8 +77,8 @@ def overrides(get: Getter, cwd: Path) -> spec_mod.Overrides:
         if option.overrides is None or value is None:
             continue
         section, key = option.overrides
-        if section == "paths":  # a path typed on the command line is relative to the cwd
-            value = str(cwd / value)
+        if option.path:
+            value = spec_mod.resolve_path(value, cwd)
         overlay.setdefault(section, {})[key] = value
     return overlay
 

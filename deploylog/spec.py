@@ -134,6 +134,27 @@ class Invoices:
     move_types: tuple[str, ...] = ("out_invoice", "out_refund", "in_invoice", "in_refund")
 
 
+@dataclass(frozen=True)
+class Signing:
+    """Who may sign this deployment's log, and the key this operator signs with (README: trust model)."""
+
+    # OpenSSH allowed_signers file (`principal ssh-ed25519 AAAA...` per line) that verify checks every
+    # signature against. Empty: nothing is signed and the log is integrity-checked only, not tamper-proof.
+    allowed_signers: str = ""
+    # The key that signs this operator's runs, records and sign-offs: a private key file without passphrase,
+    # or a .pub whose private half is in ssh-agent. Empty: the ssh-agent's key that allowed_signers lists.
+    key: str = ""
+    # The identity to sign as, as allowed_signers names it. Empty: the principal allowed_signers lists for the key.
+    principal: str = ""
+    # true: an event that cannot be signed is not recorded (one error line) and verify fails an unsigned event.
+    # false: it is recorded unsigned, saying why, and verify reports it unsigned (the log is then not tamper-proof).
+    required: bool = True
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.allowed_signers)
+
+
 GUARD_ITEMS = ("4.2", "4.3", "4.4")
 
 
@@ -159,6 +180,7 @@ SECTIONS: dict[str, type] = {
     "reconciliation": Reconciliation,
     "approval": Approval,
     "invoices": Invoices,
+    "signing": Signing,
 }
 ARRAYS: dict[str, type] = {"guards": Guard}
 
@@ -178,6 +200,7 @@ class Spec:
     reconciliation: Reconciliation = field(default_factory=Reconciliation)
     approval: Approval = field(default_factory=Approval)
     invoices: Invoices = field(default_factory=Invoices)
+    signing: Signing = field(default_factory=Signing)
     guards: tuple[Guard, ...] = ()
 
     @property
@@ -295,6 +318,9 @@ def _check_values(spec: Spec) -> None:
             raise SpecError(f"database.{key}: must be > 0 (a check must never wait forever)")
     for guard in spec.guards:
         _one_of("guards.item", guard.item, GUARD_ITEMS)
+    for key in ("key", "principal"):
+        if getattr(spec.signing, key) and not spec.signing.enabled:
+            raise SpecError(f"signing.{key}: set signing.allowed_signers too (the list of keys allowed to sign)")
 
 
 # ------------------------------------------------------------------ loading
@@ -343,10 +369,20 @@ def load(path: str | Path, overrides: Overrides | None = None) -> Spec:
     return _resolve_paths(spec, path.resolve().parent)
 
 
+def resolve_path(value: str, base: Path) -> str:
+    """A path from deploy.toml or the command line: `~` expanded, relative to base; "" stays ""."""
+    return str(base / Path(value).expanduser()) if value else value
+
+
 def _resolve_paths(spec: Spec, base: Path) -> Spec:
     """Relative paths in deploy.toml are relative to the file itself, not the cwd."""
     resolved = {
         key: str(base / value) if value and not Path(value).is_absolute() else value
         for key, value in dataclasses.asdict(spec.paths).items()
     }
-    return dataclasses.replace(spec, paths=Paths(**resolved))
+    signing = dataclasses.replace(
+        spec.signing,
+        allowed_signers=resolve_path(spec.signing.allowed_signers, base),
+        key=resolve_path(spec.signing.key, base),
+    )
+    return dataclasses.replace(spec, paths=Paths(**resolved), signing=signing)

@@ -105,9 +105,19 @@ def error(text: str) -> None:
     print(redact(f"deploylog: error: {one_line(text)}"), file=sys.stderr, flush=True)
 
 
+def warn(text: str) -> None:
+    """A line the operator must not miss, on stderr, redacted."""
+    print(redact(f"deploylog: {one_line(text)}"), file=sys.stderr, flush=True)
+
+
 def recorded(what: str, view: LogView) -> int:
-    """After a recording: what was recorded, where the re-rendered log is, the verdict now."""
+    """After a recording: what was recorded (and who signed it), where the re-rendered log is, the verdict now."""
+    signed = view.signatures[-1] if view.signatures else None
+    if signed is not None and signed.signed:
+        what += f"; signed by {signed.principal} ({signed.fingerprint})"
     echo(f"deploylog: {what}")
+    if signed is not None and signed.unsigned:
+        warn(f"UNSIGNED — recorded without a signature ([signing] required = false): {signed.unsigned}")
     echo(f"deploylog: log re-rendered in {view.meta.report_dir} (digest {view.digest[:16]}…)")
     echo(view.verdict.line())
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from deploylog.commands.common import Subparsers, add_command, echo
-from deploylog.log import actions
+from deploylog.log import actions, signing
 from deploylog.spec import Spec
 
 
@@ -22,16 +22,19 @@ def cmd_status(spec: Spec, args: argparse.Namespace) -> int:
 
 def cmd_verify(spec: Spec, args: argparse.Namespace) -> int:
     checks = actions.verify(spec)
-    for check in checks:
-        echo(check.line())
-    if all(c.ok for c in checks):
-        echo("deploylog: verify OK — the log is exactly what its recorded results render")
-        return 0
-    echo("deploylog: verify FAILED — the log was edited after the fact (or is stale: run `deploylog render`)")
-    return 1
+    for line in [c.line() for c in checks] + signing.conclusion(checks):
+        echo(line)
+    return 0 if all(c.ok for c in checks) else 1
 
 
 def register(sub: Subparsers) -> None:
     add_command(sub, "render", cmd_render, "render execution-log.md/.html/.json again from the state")
     add_command(sub, "status", cmd_status, "short summary of the log: verdict, phases, sign-offs")
-    add_command(sub, "verify", cmd_verify, "recompute the digest; exit 1 if the log was edited after the fact")
+    add_command(
+        sub,
+        "verify",
+        cmd_verify,
+        "recompute the digest, check every signature; exit 1 if the log was edited after the fact",
+        description="Recompute the digest and re-render the log from its state; with [signing], check every event's "
+        "signature against allowed_signers (signed by whom, unsigned, or BAD). Exit 1 when anything was edited.",
+    )

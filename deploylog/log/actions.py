@@ -12,7 +12,7 @@ from typing import Any
 
 from deploylog.errors import DeploylogError
 from deploylog.files import sha256_file
-from deploylog.log import chain, publish, records
+from deploylog.log import chain, publish, records, signatures, signing
 from deploylog.log import meta as meta_mod
 from deploylog.log import state as state_mod
 from deploylog.log.meta import Meta
@@ -27,6 +27,7 @@ class Target:
 
     meta: Meta
     report_dir: Path
+    signer: signing.Signer | None = None  # signs every event it records ([signing]); None: unsigned
 
     @property
     def state_path(self) -> Path:
@@ -35,7 +36,7 @@ class Target:
 
 def target(spec: Spec, report_dir: str | Path | None = None) -> Target:
     meta = meta_mod.from_spec(spec)
-    return Target(meta, Path(report_dir or meta.report_dir))
+    return Target(meta, Path(report_dir or meta.report_dir), signing.signer_of(spec))
 
 
 class LogNotRendered(DeploylogError):
@@ -51,11 +52,14 @@ def append(t: Target, event: dict[str, Any], prepare: Any = None, set_aside_dama
     """Record one event and re-render the three log files, as one critical section.
 
     Under one lock, so concurrent runs and recordings never leave a log rendered
-    from an older state than the last one written. A render failure after the
-    state was written raises LogNotRendered (the event is recorded, the files are stale).
+    from an older state than the last one written; the target's signer signs the
+    event there (a SigningError when it cannot and must: nothing recorded). A render
+    failure after the state was written raises LogNotRendered (the event is
+    recorded, the files are stale).
     """
+    seal = t.signer.seal if t.signer else None
     with state_mod.locked(t.state_path):
-        new = state_mod.append_event(t.state_path, t.meta.deployment_id, t.meta.as_dict(), event, prepare, set_aside_damaged)
+        new = state_mod.append_event(t.state_path, t.meta.deployment_id, t.meta.as_dict(), event, prepare, set_aside_damaged, seal)
         try:
             return publish.publish(new, t.report_dir)
         except Exception as exc:  # any failure here leaves recorded results behind stale files
@@ -95,7 +99,7 @@ def sign(
     notes: str = "",
     report_dir: str | Path | None = None,
 ) -> LogView:
-    """Sign the log as it is now: the sign-off stores the digest of what it signed."""
+    """Sign the log as it is now: the sign-off stores the digest of what it signed; with [signing], the signer's key signs it."""
     t = target(spec, report_dir)
     event = records.signoff_event(role, name, decision, time, notes)
     baseline = meta_mod.read_baseline(t.meta.baseline_path)
@@ -160,18 +164,23 @@ def status_text(spec: Spec, report_dir: str | Path | None = None) -> str:
     for phase, result in view.phases.items():
         counts = ", ".join(f"{k} {v}" for k, v in sorted(result.counts.items()))
         lines.append(f"  phase {phase:<2} {result.state:<10} {counts}" + (f" — {result.note}" if result.note else ""))
+    by = {s.seq: s.by() for s in view.signatures}
     for role, event in view.signoffs.items():
-        lines.append(f"  signed: {role}: {event['name']} {event['decision']} at {fmt_time(event['time'])}")
+        when = fmt_time(event["time"])
+        lines.append(f"  signed: {role}: {event['name']} {event['decision']} at {when} — {by.get(event['seq'], '')}")
     lines.append(f"runs: {len(view.runs)}; incidents: {len(view.incidents)}; attachments: {len(view.attachments)}")
     lines.append(f"digest: {view.digest}")
+    lines.append(f"signatures: {signatures.statement(view.signatures)}")
     lines.append(f"log: {t.report_dir / 'execution-log.html'}")
     return "\n".join(lines)
 
 
 def verify(spec: Spec, report_dir: str | Path | None = None) -> list[publish.Check]:
+    """The files against the state (publish.verify), then every event's signature against allowed_signers."""
     t = target(spec, report_dir)
     with state_mod.locked(t.state_path, shared=True):  # the files and the state as one writer left them
         current = state_mod.load(t.state_path)
         if current is None:
             raise DeploylogError(f"no log state at {t.state_path}: nothing to verify (run the suite first)")
-        return publish.verify(current, t.report_dir)
+        baseline = meta_mod.read_baseline(meta_mod.from_record(current["deployment"]).baseline_path)
+        return publish.verify(current, t.report_dir) + signing.verify(current, spec.signing, baseline)

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from deploylog import catalogue, manual
-from deploylog.log import chain, rules
+from deploylog.log import chain, rules, signatures
 from deploylog.log.meta import BaselineRef, Meta
+from deploylog.log.signatures import EventSignature
 from deploylog.log.state import events, parse_time
 from deploylog.result import MANUAL
 
@@ -58,6 +59,7 @@ class LogView:
     digest: str
     testers: list[str] = field(default_factory=list)
     set_aside: list[dict[str, Any]] = field(default_factory=list)  # damaged states this log replaced
+    signatures: list[EventSignature] = field(default_factory=list)  # who signed each event, as recorded
 
     def set_aside_by(self, seq: int) -> dict[str, Any] | None:
         """The damaged state the event `seq` moved aside: only the first event of a new state can have."""
@@ -205,4 +207,5 @@ def build(state: dict[str, Any], meta: Meta, baseline: BaselineRef) -> LogView:
         digest=chain.head(state["deployment_id"], baseline.digest, all_events),
         testers=sorted({e.get("tester", "") for e in events(state, "manual") if e.get("tester")}),
         set_aside=list(state.get("set_aside") or []),
+        signatures=signatures.of_state(state),
     )

@@ -7,7 +7,9 @@ import datetime as dt
 from typing import Any
 
 from deploylog import figures
+from deploylog.log import signatures
 from deploylog.log.rules import ItemView
+from deploylog.log.signatures import EventSignature
 from deploylog.log.state import parse_time
 from deploylog.result import ERROR, FAIL, MANUAL, NA, PASS, SKIP
 
@@ -169,9 +171,16 @@ def attempt_line(entry: dict[str, Any]) -> str:
     return f"{entry.get('run', '')} {when}{host}: {entry['status']} — {entry.get('message', '')}"
 
 
-def signature_text(event: dict[str, Any]) -> str:
+def signature_text(event: dict[str, Any], signed: list[EventSignature]) -> str:
+    """A sign-off's Signature line: whose key signed it (or that nothing did), the digest it approved, what that covers."""
     when = fmt_time(event.get("recorded", ""))
-    return f"recorded by deploylog at {when}; signed log digest {event.get('log_digest', '')[:16]}…"
+    mine = next((s for s in signed if s.seq == event.get("seq")), None)
+    if mine is not None and mine.signed:
+        by = f"OpenSSH signature by {mine.principal} ({mine.fingerprint})"
+    else:
+        by = f"unsigned ({signatures.NOT_TAMPER_PROOF})"
+    covers = signatures.coverage(int(event.get("seq") or 0), len(signed))
+    return f"{by}; recorded by deploylog at {when}; log digest {event.get('log_digest', '')[:16]}…, {covers}"
 
 
 def set_aside_line(moved: dict[str, Any]) -> str:

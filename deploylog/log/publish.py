@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from deploylog.files import sha256_file, write_atomic
-from deploylog.log import chain, model, render_html, render_json, render_md
+from deploylog.log import chain, model, render_html, render_json, render_md, signatures
 from deploylog.log.meta import BaselineRef, from_record, read_baseline
 
 RENDERERS = {
@@ -44,9 +44,11 @@ class Check:
     subject: str
     ok: bool
     detail: str
+    label: str = ""  # default: OK or EDITED; signatures say OK, BAD, UNSIGNED or NOTE
+    seq: int | None = None  # the event it checks, when it checks one
 
     def line(self) -> str:
-        return f"{'OK    ' if self.ok else 'EDITED'} {self.subject}: {self.detail}"
+        return f"{self.label or ('OK' if self.ok else 'EDITED'):<6} {self.subject}: {self.detail}"
 
 
 def _first_difference(expected: str, actual: str) -> str:
@@ -86,7 +88,8 @@ def verify(state: dict[str, Any], report_dir: str | Path) -> list[Check]:
             continue
         who = f"sign-off of {event['role']} by {event['name']} ({event['decision']}, {event['time']})"
         if event.get("log_digest") == heads[index]:
-            checks.append(Check(who, True, "the log it signed is unchanged"))
+            covers = signatures.coverage(index + 1, len(all_events))
+            checks.append(Check(who, True, f"the log it signed is unchanged ({covers})"))
         elif event.get("baseline_digest", "") != baseline.digest:
             checks.append(Check(who, False, "the baseline changed after this sign-off"))
         else:

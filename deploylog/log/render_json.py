@@ -11,7 +11,7 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from deploylog.log import present
+from deploylog.log import present, signatures
 from deploylog.log.model import LogView
 from deploylog.log.rules import ItemView, contract_status
 
@@ -65,7 +65,11 @@ def document(view: LogView) -> dict[str, Any]:
         "scores": {s.aspect: {"score": s.value, "final": s.final, "notes": s.notes} for s in view.scores},
         "window": {"start": view.window_start, "end": view.window_end, "duration_minutes": view.duration_minutes},
         "runs": [asdict(r) for r in view.runs],
-        "signoffs": view.signoff_history,
+        "signoffs": [{**e, "covers": signatures.coverage(e["seq"], len(view.signatures))} for e in view.signoff_history],
+        "signatures": {
+            "statement": signatures.statement(view.signatures),
+            "events": [asdict(s) for s in view.signatures],
+        },
         "incidents": view.incidents,
         "attachments": view.attachments,
         "baseline": {"path": view.baseline.path, "digest": view.baseline.digest, "note": view.baseline.note},

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from deploylog import catalogue
-from deploylog.log import present
+from deploylog.log import present, signatures
 from deploylog.log.model import LogView
 from deploylog.log.present import box, fmt_time
 from deploylog.log.records import ATTACHMENT_KINDS, ROLES, SEVERITIES, TEAM_ROLES
@@ -227,7 +227,7 @@ def _signoff(view: LogView) -> str:
         lines.append(f"- Status: {boxes([(d, signed.get('decision') == d) for d in decisions])}")
         if key == "verification" or signed.get("notes"):
             lines.append(f"- Notes: {or_blank(signed.get('notes', ''))}")
-        lines.append(f"- Signature: {present.signature_text(signed) if signed else BLANK}")
+        lines.append(f"- Signature: {present.signature_text(signed, view.signatures) if signed else BLANK}")
         lines.append("")
     earlier = [s for s in view.signoff_history if view.signoffs.get(s["role"]) is not s]
     if earlier:
@@ -267,6 +267,11 @@ def _attachments(view: LogView) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _listed_signatures(view: LogView) -> list[signatures.EventSignature]:
+    """Who signed each event, listed when anything is signed (an unsigned log says so in one sentence)."""
+    return view.signatures if any(s.signed for s in view.signatures) else []
+
+
 def _footer(view: LogView) -> str:
     lines = [
         f"**Document Saved**: {or_blank(fmt_time(view.saved))}  ",
@@ -274,6 +279,8 @@ def _footer(view: LogView) -> str:
         f"**Archive Location**: {view.meta.report_dir}  ",
         f"**Log digest (sha256)**: `{view.digest}`  ",
         f"**Baseline**: {view.baseline.note}" + (f" (`{view.baseline.digest}`)" if view.baseline.digest else "") + "  ",
+        f"**Signatures**: {signatures.statement(view.signatures)}",
+        *(f"- {s.line()}" for s in _listed_signatures(view)),
         "",
         "### Runs",
         "",

@@ -51,6 +51,9 @@ EVENT: dict[str, Fields] = {
     },
     "attachment": {"kind": (TEXT, True), "path": (TEXT, True), "size": (NUMBER, True), "sha256": (TEXT, True)},
 }
+# Every event may carry its signature record, or say why it was recorded unsigned (deploylog/log/signatures.py).
+SIGNED: Fields = {"signature": ((dict,), False), "unsigned": (TEXT, False)}
+SIGNATURE: Fields = {"principal": (TEXT, True), "fingerprint": (TEXT, True)}
 RESULT: Fields = {
     "item": (TEXT, True),
     "status": (TEXT, True),
@@ -93,7 +96,9 @@ def _event(index: int, event: Any, event_types: tuple[str, ...]) -> str | None:
     if seq is None or isinstance(seq, bool) or not isinstance(seq, int):
         return f"{name}: 'seq' missing or not an integer"
     where = f"{name} ({kind})"
-    found = _fields(event, EVENT[kind], where)
+    found = _fields(event, {**EVENT[kind], **SIGNED}, where)
+    if not found and "signature" in event:
+        found = _fields(event["signature"], SIGNATURE, f"{where}: signature")
     if found or kind not in ("run", "manual"):
         return found
     if kind == "manual":

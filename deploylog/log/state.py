@@ -161,6 +161,7 @@ def append_event(
     event: dict[str, Any],
     prepare: Callable[[dict[str, Any], dict[str, Any]], None] | None = None,
     set_aside_damaged: bool = False,
+    seal: Callable[[dict[str, Any], dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Add one event to the deployment's state and return the new state.
 
@@ -169,8 +170,11 @@ def append_event(
     rendered from the state alone.
 
     prepare(state, event) runs under the lock, before the event is added (a
-    sign-off stores the digest of the log it signs there). A damaged state
-    raises DamagedState, or with set_aside_damaged is moved aside first.
+    sign-off stores the digest of the log it signs there). seal(state, event)
+    runs on the final event (redacted, capped, numbered) just before it is
+    added: the operator's signature goes there (deploylog/log/signing.py); an
+    exception from either leaves the state as it was. A damaged state raises
+    DamagedState, or with set_aside_damaged is moved aside first.
     """
     if event.get("type") not in EVENT_TYPES:
         raise ValueError(f"unknown event type {event.get('type')!r}")
@@ -186,6 +190,8 @@ def append_event(
         event = redact_obj(event)
         event = evidence.cap_event(event, path.parent)  # after redaction: attachments hold the redacted text
         event["seq"] = len(state["events"]) + 1
+        if seal is not None:
+            seal(state, event)
         state["events"].append(event)
         return save(path, state)
 

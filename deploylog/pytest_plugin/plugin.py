@@ -13,6 +13,8 @@ from collections.abc import Generator
 import pytest
 
 from deploylog import catalogue
+from deploylog.errors import DeploylogError
+from deploylog.log import signing
 from deploylog.pytest_plugin import context, integrations, options, outcome, reporter, xdist
 
 pytest_plugins = ["deploylog.pytest_plugin.fixtures"]
@@ -66,6 +68,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         loaded = context.load_spec(config)
         if isinstance(loaded, Exception):
             pytest.exit(f"deploylog: configuration error, nothing run or recorded: {loaded}", int(pytest.ExitCode.USAGE_ERROR))
+        if loaded.signing.enabled and loaded.signing.required:  # find out now, not after the run, that it cannot be signed
+            try:
+                signing.identity(loaded)
+            except DeploylogError as exc:
+                pytest.exit(f"deploylog: signing error, nothing run or recorded: {exc}", int(pytest.ExitCode.USAGE_ERROR))
 
 
 @pytest.hookimpl(wrapper=True)

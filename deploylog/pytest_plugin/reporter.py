@@ -35,6 +35,7 @@ class ExecutionLog:
         self.summary = ""
         self.verdict: tuple[str, dict[str, bool]] | None = None
         self.failure = ""
+        self.warning = ""
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         item_id = getattr(report, "deploylog_item", None)
@@ -61,6 +62,8 @@ class ExecutionLog:
             session.exitstatus = NOT_RECORDED
         result = yield
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None and self.warning:
+            reporter.write_line(redact(self.warning), yellow=True, bold=True)
         if reporter is not None and self.verdict:
             text, markup = self.verdict
             reporter.write_line(text, **markup)
@@ -94,10 +97,15 @@ class ExecutionLog:
             return
         failed = sum(1 for e in self.entries if e["status"] in ("FAIL", "ERROR"))
         final = "" if view.overall.final else ", provisional"
+        signed = view.signatures[-1]
         self.summary = (
             f"deploylog: execution log {written['execution-log.html']} ({len(self.entries)} results this run, "
-            f"{failed} failed; overall {view.overall.status}{final}; digest {view.digest[:16]}…)"
+            f"{failed} failed; overall {view.overall.status}{final}; digest {view.digest[:16]}…"
+            + (f"; signed by {signed.principal} ({signed.fingerprint})" if signed.signed else "")
+            + ")"
         )
+        if signed.unsigned:  # [signing] required = false: recorded, but said loudly
+            self.warning = f"deploylog: UNSIGNED — this run is recorded without a signature: {signed.unsigned}"
         self.verdict = (view.verdict.line(), {"bold": True, **VERDICT_COLOURS.get(view.verdict.word, {})})
         moved = view.set_aside_by(view.runs[-1].seq)
         if moved is not None:
