@@ -21,6 +21,8 @@ from selftests.support import log_pytester as lp
 from selftests.support import log_scenarios as sc
 from selftests.support import ssh_keys
 
+pytest_plugins = ["pytester"]
+
 LOG_COMMANDS = ("deploylog.commands.record", "deploylog.commands.render")
 SIGNING = """
 [signing]
@@ -179,19 +181,23 @@ def test_deleting_or_reordering_an_event_breaks_the_signatures_after_it(signed, 
     assert all(line.endswith("): the events before it were changed, reordered or deleted after it was signed") for line in bad_lines)
 
 
-def test_a_forger_with_an_unlisted_key_is_caught(signed, keys, tmp_path, capsys):
-    """Eve forges the statuses and re-signs every event as ops@bank with her own key (listed in her own file only)."""
-    her_list = ssh_keys.allowed_signers(tmp_path / "eves_allowed_signers", {"ops@bank": keys.eve, "qa@bank": keys.eve})
-    forger = signing.Signer(her_list, str(keys.eve), "", required=True)
-    path = state_path(signed)
+def forge_and_resign(root: Path, signer: signing.Signer) -> None:
+    """The issue's forgery, then every event re-signed in order with signer's key (as deploylog itself would sign it)."""
+    path = state_path(root)
     forged = json.loads(path.read_text().replace('"status": "FAIL"', '"status": "PASS"'))
     events, forged["events"] = forged["events"], []
     for event in events:
         event = {k: v for k, v in event.items() if k != "signature"}
-        forger.seal(forged, event)
+        signer.seal(forged, event)
         forged["events"].append(event)
     path.write_text(json.dumps(forged, indent=1, sort_keys=True))
     assert deploylog("render") == 0
+
+
+def test_a_forger_with_an_unlisted_key_is_caught(signed, keys, tmp_path, capsys):
+    """Eve forges the statuses and re-signs every event as ops@bank with her own key (listed in her own file only)."""
+    her_list = ssh_keys.allowed_signers(tmp_path / "eves_allowed_signers", {"ops@bank": keys.eve, "qa@bank": keys.eve})
+    forge_and_resign(signed, signing.Signer(her_list, str(keys.eve), "", required=True))
     code, lines = verify(capsys)
     assert code == 1
     eve = keys.fp["eve"]
@@ -206,16 +212,7 @@ def test_a_forger_with_an_unlisted_key_is_caught(signed, keys, tmp_path, capsys)
 
 def test_a_holder_of_a_listed_key_who_rewrites_is_named_as_the_signer(signed, keys, capsys):
     """The trust model's limit: ops can rewrite and re-sign, but only as ops@bank; QA's record now shows ops as its signer."""
-    path = state_path(signed)
-    data = json.loads(path.read_text().replace('"status": "FAIL"', '"status": "PASS"'))
-    ops = signing.Signer(keys.allowed, str(keys.ops), "", required=True)
-    events, data["events"] = data["events"], []
-    for event in events:
-        event = {k: v for k, v in event.items() if k != "signature"}
-        ops.seal(data, event)
-        data["events"].append(event)
-    path.write_text(json.dumps(data, indent=1, sort_keys=True))
-    deploylog("render")
+    forge_and_resign(signed, signing.Signer(keys.allowed, str(keys.ops), "", required=True))
     code, lines = verify(capsys)
     assert code == 0
     assert f"OK     event 4, manual 7.1 PASS by Quinn QA: signed by ops@bank ({keys.fp['ops']})" in lines
@@ -328,7 +325,7 @@ def no_ssh_keygen(monkeypatch, tmp_path) -> str:
         ),
         (no_ssh_keygen, r"ssh-keygen not found: install OpenSSH's client tools \(openssh-client\); deploylog signs with it"),
     ],
-    ids=lambda case: getattr(case, "__name__", ""),
+    ids=["missing-key-file", "no-agent", "unlisted-key", "key-with-passphrase", "no-ssh-keygen"],
 )
 def test_a_required_signature_that_cannot_be_made_is_one_clear_error_and_nothing_is_recorded(
     tmp_path, monkeypatch, keys, capsys, setup, expected
@@ -358,19 +355,24 @@ def test_not_required_records_unsigned_and_says_so_loudly(tmp_path, monkeypatch,
 
 
 def test_the_ssh_agent_signs_with_the_listed_key_it_holds(tmp_path, monkeypatch, keys, capsys):
-    root = deployment_dir(tmp_path, monkeypatch, signing_toml=SIGNING.replace('key = "keys/ops"', ""))
+    deployment_dir(tmp_path, monkeypatch, signing_toml=SIGNING.replace('key = "keys/ops"', ""))  # key empty: the agent
     with ssh_keys.agent() as env:
         for name, value in env.items():
             monkeypatch.setenv(name, value)
-        ssh_keys.add_to_agent(env, keys.eve)  # not listed: skipped
+        ssh_keys.add_to_agent(env, keys.eve)  # not listed: passed over
         ssh_keys.add_to_agent(env, keys.finance)
+        keys.finance.unlink()  # from now on only the agent holds finance's private key
         capsys.readouterr()
         assert deploylog("sign", "finance", "Fay Finance", "APPROVE") == 0
-        assert f"; signed by finance@bank ({keys.fp['finance']})" in capsys.readouterr().out
+        assert capsys.readouterr().out.splitlines()[0].endswith(f"; signed by finance@bank ({keys.fp['finance']})")
+        public_half = f"--signing-key={keys.qa}.pub"  # a .pub whose private half is in the agent
+        ssh_keys.add_to_agent(env, keys.qa)
+        keys.qa.unlink()
+        assert deploylog("record", "7.1", "PASS", "--tester", "Quinn QA", public_half) == 0
     code, lines = verify(capsys)
     assert code == 0
     assert f"OK     event 1, sign-off Finance Manager by Fay Finance (APPROVE): signed by finance@bank ({keys.fp['finance']})" in lines
-    assert not (root / "keys" / "finance.pub").read_text().startswith("-----")  # the private half never left the agent's files
+    assert f"OK     event 2, manual 7.1 PASS by Quinn QA: signed by qa@bank ({keys.fp['qa']})" in lines
 
 
 def test_a_key_retired_with_valid_before_still_vouches_for_what_it_signed(signed, keys, capsys):
@@ -399,7 +401,6 @@ def test_signing_keys_resolve_like_paths_and_need_allowed_signers(tmp_path):
 
 # ------------------------------------------------------------------ a pytest run (the reporter)
 
-pytest_plugins = ["pytester"]
 DELETE_KEY_TEST = """
 import os
 import pytest

@@ -22,7 +22,9 @@ from typing import Any
 from deploylog import options, tomlwrite
 from deploylog import spec as spec_mod
 from deploylog.commands.common import Subparsers, add_parser, echo, getter
+from deploylog.commands.render import verify_report
 from deploylog.demo import generate, module_repo, odoo_log
+from deploylog.demo import keys as demo_keys
 from deploylog.demo.cluster import Cluster
 from deploylog.demo.odoo_server import OdooServer, wait_past
 from deploylog.demo.simulate import upgrade_module
@@ -83,7 +85,14 @@ def _read(template: Path) -> dict[str, Any]:
 
 
 def _write_config(
-    config: dict[str, Any], overlay: spec_mod.Overrides, workdir: Path, cluster: Cluster, repo: Path, server: OdooServer, cache: Path
+    config: dict[str, Any],
+    overlay: spec_mod.Overrides,
+    workdir: Path,
+    cluster: Cluster,
+    repo: Path,
+    server: OdooServer,
+    cache: Path,
+    keys: demo_keys.Keys,
 ) -> Path:
     config["database"].update(name=DATABASE, dsn=cluster.dsn(DATABASE))
     config["paths"].update(
@@ -97,6 +106,8 @@ def _write_config(
     config["service"].update(server.service_config(), cache_dirs=[str(cache)])
     # the demo host is a container: its disks are whatever they are; keep the rule, lower the bar
     config["thresholds"]["min_free_disk_gb"] = 1
+    # every run signed by the operator who starts it (devops); the others sign with their own keys
+    config.setdefault("signing", {}).update(allowed_signers=str(keys.allowed_signers), key=str(keys.keys["devops"]))
     for section, values in overlay.items():  # the command line's options have the last word
         config.setdefault(section, {}).update(values)
     path = workdir / "deploy.toml"
@@ -133,9 +144,11 @@ def run(args: argparse.Namespace) -> int:
             workdir / "odoo-server.log",
             [*odoo_log.startup(history_start, pid=1001), *odoo_log.requests(history_start, 20, pid=1001)],
         )
-        config = _write_config(config_template, overlay, workdir, cluster, repo, server, cache)
+        keys = demo_keys.generate(workdir / "keys")
+        config = _write_config(config_template, overlay, workdir, cluster, repo, server, cache, keys)
         spec = spec_mod.load(config)
         echo(f"deployment config: {config} (from {template})")
+        echo(f"signing keys: {', '.join(demo_keys.OPERATORS.values())} listed in {keys.allowed_signers}")
 
         _banner("T-24h: preflight")
         (workdir / "backups").mkdir()
@@ -180,18 +193,23 @@ def run(args: argparse.Namespace) -> int:
             ("7.4", "reconciled payment PV0000003 could not be edited"),
             ("7.5", "voucher printed with number and signatures"),
         ]:
-            actions.record_manual(spec, item, "PASS", "QA Demo", notes=notes)
+            actions.record_manual(demo_keys.as_operator(spec, keys, "qa"), item, "PASS", "QA Demo", notes=notes)
         _pytest(config, "-m", "phase7")
         outcome = "APPROVE" if post_rc == 0 else "REJECT"
         actions.sign(spec, "DevOps/System Admin", "DevOps Demo", outcome)
-        actions.sign(spec, "Finance Manager", "Finance Demo", outcome)
-        actions.sign(spec, "QA/Testing", "QA Demo", outcome)
+        actions.sign(demo_keys.as_operator(spec, keys, "finance"), "Finance Manager", "Finance Demo", outcome)
+        actions.sign(demo_keys.as_operator(spec, keys, "qa"), "QA/Testing", "QA Demo", outcome)
         paths = actions.render(spec)
         echo(actions.status_text(spec))
+
+        _banner("deploylog verify: the files, the chain and every signature")
+        lines, verified = verify_report(spec)
+        for line in lines:
+            echo(line)
         _banner("execution log")
         for name, path in paths.items():
             echo(f"{name}: {path}")
-        return post_rc
+        return post_rc if verified else 1
     finally:
         if not args.keep_running:
             server.stop()

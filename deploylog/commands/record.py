@@ -72,7 +72,8 @@ def register(sub: Subparsers) -> None:
         "sign",
         cmd_sign,
         "sign the log: --role ROLE --name NAME --decision APPROVE|REJECT (verification: STABLE|ISSUES_FOUND)",
-        description=f"Sign the log as it is now (the sign-off stores its digest). Usage: {SIGN_USAGE}.",
+        description=f"Sign the log as it is now (the sign-off stores its digest; with [signing] it is signed with your key: "
+        f"--signing-key=PATH, or your ssh-agent's key that allowed_signers lists). Usage: {SIGN_USAGE}.",
     )
     p.add_argument("--role", help=f'one of {", ".join(records.ROLES)}, or its title (e.g. "Finance Manager")')
     p.add_argument("--name", help="who signs")

@@ -20,11 +20,17 @@ def cmd_status(spec: Spec, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_verify(spec: Spec, args: argparse.Namespace) -> int:
+def verify_report(spec: Spec) -> tuple[list[str], bool]:
+    """verify's lines (one per check, then the conclusion) and whether everything held."""
     checks = actions.verify(spec)
-    for line in [c.line() for c in checks] + signing.conclusion(checks):
+    return [c.line() for c in checks] + signing.conclusion(checks), all(c.ok for c in checks)
+
+
+def cmd_verify(spec: Spec, args: argparse.Namespace) -> int:
+    lines, ok = verify_report(spec)
+    for line in lines:
         echo(line)
-    return 0 if all(c.ok for c in checks) else 1
+    return 0 if ok else 1
 
 
 def register(sub: Subparsers) -> None:

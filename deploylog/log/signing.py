@@ -85,9 +85,8 @@ class Signer:
         checked = sshsig.verify(message, signature, self.allowed_signers, principal, at)
         if not checked.ok:
             fingerprint = _fingerprint(message, signature)
-            raise NotListed(
-                f"{self.allowed_signers} does not accept key {fingerprint} ({key}) for {principal}: {checked.problem or 'no reason given'}"
-            )
+            why = checked.problem or "no reason given"
+            raise NotListed(f"{self.allowed_signers} does not accept key {fingerprint} ({key}) for {principal}: {why}")
         return Made(principal, checked.fingerprint, signature)
 
     def seal(self, state: dict[str, Any], event: dict[str, Any]) -> None:
