@@ -105,7 +105,7 @@ def statement(signatures: list[EventSignature]) -> str:
     if not unsigned_seqs:
         return (
             f"every event ({len(signatures)}) is signed with an OpenSSH key (namespace deploylog); "
-            "`deploylog verify` checks each signature against allowed_signers"
+            "deploylog verify checks each signature against allowed_signers"
         )
     if len(unsigned_seqs) == len(signatures):
         return f"unsigned: {NOT_TAMPER_PROOF} (anyone who can edit the state can recompute the digest; see [signing] in the README)"
