@@ -11,6 +11,7 @@ from xml.etree import ElementTree
 
 import pytest
 
+from deploylog import catalogue
 from deploylog import spec as spec_mod
 from deploylog.log import actions
 from selftests.support import log_pytester as lp
@@ -26,12 +27,12 @@ def test_vouchers_unique():
     duplicates = 0
     assert duplicates == 0, f"{duplicates} duplicate voucher number(s)"
 
-@pytest.mark.item("4.9", title="Every journal has a sequence", expected="0 journals without a sequence")
+@pytest.mark.item("4.19", title="Every journal has a sequence", expected="0 journals without a sequence")
 def test_journal_sequences():
     missing = 2
     assert missing == 0, f"{missing} journal(s) without a sequence"
 
-@pytest.mark.item("4.10", title="Currency rates are loaded", aspect="Data Integrity")
+@pytest.mark.item("4.100", title="Currency rates are loaded", aspect="Data Integrity")
 def test_currency_rates():
     raise RuntimeError("rate provider unreachable")
 """
@@ -53,7 +54,7 @@ def test_own_items_join_the_log_like_built_in_ones(pytester):
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     doc = lp.log_json(pytester)
     items = doc["items"]
-    passed, failed, errored = items["4.8"], items["4.9"], items["4.10"]
+    passed, failed, errored = items["4.8"], items["4.19"], items["4.100"]
     assert (passed["status"], passed["title"], passed["phase"], passed["severity"]) == (
         "PASS",
         "Voucher numbers are unique",
@@ -67,26 +68,27 @@ def test_own_items_join_the_log_like_built_in_ones(pytester):
     assert failed["expected"] == "0 journals without a sequence"
     assert (errored["status"], errored["detail_status"], errored["aspect"]) == ("FAIL", "ERROR", "Data Integrity")
     assert errored["message"] == "RuntimeError: rate provider unreachable"
-    # in the log's order: after the built-in 4.7, 4.10 after 4.9
+    # in the log's order: after the built-in 4.7, 4.100 after 4.19 (numbers compare as numbers)
     ids = list(items)
-    assert ids[ids.index("4.7") + 1 : ids.index("4.7") + 4] == ["4.8", "4.9", "4.10"]
-    assert doc["summary"]["tests_passed"] == 1 and doc["summary"]["tests_total"] == 41 + 3
-    assert doc["phases"]["4"]["state"] == "FAIL" and doc["phases"]["4"]["note"] == "failed: 4.9, 4.10"
-    assert "4.9 FAIL (high)" in doc["scores"]["Functional Tests"]["notes"]
-    assert "4.10 ERROR (high)" in doc["scores"]["Data Integrity"]["notes"]
-    assert doc["verdict"]["decision"] == "NO-GO" and "4.9" in doc["verdict"]["reason"]
+    assert ids.index("4.7") < ids.index("4.8") < ids.index("4.19") < ids.index("4.100") < ids.index("5.1")
+    total = len(catalogue.ITEMS) + 3
+    assert doc["summary"]["tests_passed"] == 1 and doc["summary"]["tests_total"] == total
+    assert doc["phases"]["4"]["state"] == "FAIL" and doc["phases"]["4"]["note"] == "failed: 4.19, 4.100"
+    assert "4.19 FAIL (high)" in doc["scores"]["Functional Tests"]["notes"]
+    assert "4.100 ERROR (high)" in doc["scores"]["Data Integrity"]["notes"]
+    assert doc["verdict"]["decision"] == "NO-GO" and "4.19" in doc["verdict"]["reason"]
     md = (lp.reports(pytester) / "execution-log.md").read_text()
     assert "### Test 4.8: Voucher numbers are unique" in md
-    assert md.index("### Test 4.7:") < md.index("### Test 4.8:") < md.index("### Test 4.10:") < md.index("## ✅ PHASE 5")
-    assert "Tests Passed: 1 / 44" in md
+    assert md.index("### Test 4.7:") < md.index("### Test 4.8:") < md.index("### Test 4.100:") < md.index("## ✅ PHASE 5")
+    assert f"Tests Passed: 1 / {total}" in md
     html = (lp.reports(pytester) / "execution-log.html").read_text()
-    assert 'id="item-4.10"' in html and "Currency rates are loaded" in html
+    assert 'id="item-4.100"' in html and "Currency rates are loaded" in html
     # JUnit: the item and its status, like a built-in item
     tree = ElementTree.parse(pytester.path / "junit.xml")
     props = {case.get("name"): {p.get("name"): p.get("value") for p in case.iter("property")} for case in tree.iter("testcase")}
     assert props["test_vouchers_unique"] == {"item": "4.8", "status": "PASS"}
-    assert props["test_journal_sequences"] == {"item": "4.9", "status": "FAIL"}
-    assert props["test_currency_rates"] == {"item": "4.10", "status": "ERROR"}
+    assert props["test_journal_sequences"] == {"item": "4.19", "status": "FAIL"}
+    assert props["test_currency_rates"] == {"item": "4.100", "status": "ERROR"}
 
 
 def test_own_items_carry_their_phase_markers_and_selection(pytester):
@@ -102,13 +104,13 @@ def test_own_items_in_pytest_html_and_json_report(pytester):
     run(pytester, "--html=report.html", "--self-contained-html", "--json-report", "--json-report-file=report.json")
     html = (pytester.path / "report.html").read_text(encoding="utf-8")
     cells = html.replace("\\&#34;", '"').replace("&lt;", "<").replace("&gt;", ">")  # the rows are escaped JSON in the page
-    assert '<td class="col-logitem">4.9</td>' in cells and '<td class="col-phase">4</td>' in cells
+    assert '<td class="col-logitem">4.19</td>' in cells and '<td class="col-phase">4</td>' in cells
     extras = [base64.b64decode(blob).decode() for blob in re.findall(r"base64,([A-Za-z0-9+/=]+)", html)]
     assert any(text.startswith("2 journal(s) without a sequence") for text in extras)
     tests = {t["nodeid"].split("::")[-1]: t for t in json.loads((pytester.path / "report.json").read_text())["tests"]}
     meta = tests["test_currency_rates"]["metadata"]
     assert (meta["item"], meta["phase"], meta["status"], meta["message"]) == (
-        "4.10",
+        "4.100",
         "4",
         "ERROR",
         "RuntimeError: rate provider unreachable",
@@ -123,15 +125,15 @@ def test_a_log_rendered_later_keeps_the_own_items(pytester):
     (lp.reports(pytester) / "execution-log.json").unlink()
     actions.render(spec_mod.load(pytester.path / "deploy.toml"))
     doc = lp.log_json(pytester)
-    assert doc["items"]["4.9"]["title"] == "Every journal has a sequence" and doc["items"]["4.9"]["status"] == "FAIL"
+    assert doc["items"]["4.19"]["title"] == "Every journal has a sequence" and doc["items"]["4.19"]["status"] == "FAIL"
 
 
 def test_an_own_item_not_run_is_listed_as_not_run(pytester):
     own_suite(pytester)
     run(pytester, "--items", "4.8")
     items = lp.log_json(pytester)["items"]
-    assert items["4.9"]["status"] == "SKIP" and items["4.9"]["message"] == "not run"
-    assert items["4.9"]["title"] == "Every journal has a sequence"
+    assert items["4.19"]["status"] == "SKIP" and items["4.19"]["message"] == "not run"
+    assert items["4.19"]["title"] == "Every journal has a sequence"
 
 
 DEFINITION_ERRORS = {
@@ -193,3 +195,16 @@ def test_b():
         "ERROR: deploylog: item 4.8 is defined twice, differently: 'Vouchers unique' (test test_twice.py::test_a) "
         "and 'Voucher numbers unique' (test test_twice.py::test_b)"
     ]
+
+
+def test_under_xdist_an_item_that_cannot_be_defined_is_that_tests_error(pytester):
+    """A worker cannot stop the session: the test is ERROR with the same line, never an INTERNALERROR."""
+    lp.setup(pytester)
+    pytester.makepyfile(test_bad='import pytest\n\n@pytest.mark.item("4.8")\ndef test_x():\n    pass\n')
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly", "-n", "2")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    output = result.stdout.str() + result.stderr.str()
+    assert "INTERNALERROR" not in output
+    line = 'unknown log item \'4.8\' (test test_bad.py::test_x): an item of your own needs a title, e.g. @pytest.mark.item("4.8", title="What it checks")'
+    assert line in result.stdout.lines  # the error of the test's setup, one line
+    assert lp.log_json(pytester)["items"]["4.8"]["detail_status"] == "ERROR"

@@ -230,7 +230,7 @@ def test_a_check_id_twice_is_refused():
         spec_mod.build(raw)
 
 
-WAIVED_TESTS = '''
+WAIVED_TESTS = """
 import pytest
 
 @pytest.mark.item("4.73", title="Fails, waived")
@@ -241,7 +241,7 @@ def test_waived(snapshot):
 @pytest.mark.item("4.74", title="Not selected")
 def test_not_selected():
     pass
-'''
+"""
 WAIVERS = """
 [[waivers]]
 item = "4.73"

@@ -16,6 +16,7 @@ from deploylog.spec import Spec, SpecError
 SESSION_START = pytest.StashKey[dt.datetime]()
 SPEC = pytest.StashKey["Spec | SpecError"]()
 RECORDED = pytest.StashKey[CheckResult]()
+UNDEFINED = pytest.StashKey[str]()  # why a test's item cannot be defined (an xdist worker errors the test with it)
 FINAL = pytest.StashKey[CheckResult]()  # the result the log records (outcome.final), once the test is over
 OBSERVED = pytest.StashKey["Observed"]()
 OWN_ITEMS = pytest.StashKey[dict[str, catalogue.Item]]()  # the items of the deployment's own this process collected

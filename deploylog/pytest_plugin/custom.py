@@ -98,21 +98,49 @@ def _definition(test: pytest.Item, item_id: str) -> catalogue.Item:
     return catalogue.define(item_id, **given, origin=f"test {test.nodeid}")
 
 
-def define_items(config: pytest.Config, tests: list[pytest.Item]) -> dict[str, catalogue.Item]:
-    """nodeid -> the item each log test decides; the items of the deployment's own are kept for the run's record.
+def _stand_in(item_id: str) -> catalogue.Item:
+    """The entry of a test whose item cannot be defined (it errors with the reason, see `undefined`)."""
+    phase = catalogue.phase_of(item_id)
+    aspect = catalogue.PHASE_ASPECTS.get(phase, catalogue.ASPECTS[0])
+    return catalogue.Item(item_id, phase, item_id, "", catalogue.DEFAULT_SEVERITY, aspect, origin="undefined")
 
-    CatalogueError (one line) for an unknown id without a title, a clash with a
-    built-in item, or two tests defining one id differently.
+
+def define_items(config: pytest.Config, tests: list[pytest.Item]) -> tuple[dict[str, catalogue.Item], dict[str, str]]:
+    """(nodeid -> the item each log test decides, nodeid -> why a test's item cannot be defined).
+
+    A problem is one line: an unknown id without a title, a clash with a built-in
+    item, a bad severity, two tests defining one id differently. The items of the
+    deployment's own are kept for the run's record.
     """
     entries: dict[str, catalogue.Item] = {}
+    problems: dict[str, str] = {}
+    own: dict[str, catalogue.Item] = {}
     for test in tests:
         item_id = context.item_id_of(test)
-        if item_id is not None:
-            entries[test.nodeid] = _definition(test, item_id)
-    merged = catalogue.merged(e for e in entries.values() if not e.builtin)
-    context.own_items(config).update({i.id: i for i in merged.values() if not i.builtin})
+        if item_id is None:
+            continue
+        try:
+            entry = _definition(test, item_id)
+            if not entry.builtin:
+                catalogue.merged([own.setdefault(entry.id, entry), entry])  # the same id defined differently
+        except catalogue.CatalogueError as exc:
+            problems[test.nodeid] = str(exc)
+            entry = _stand_in(item_id)
+        entries[test.nodeid] = entry
+    context.own_items(config).update(own)
     xdist.share_own_items(config)
-    return entries
+    return entries, problems
+
+
+def undefined(test: pytest.Item, problem: str) -> None:
+    """An xdist worker cannot stop the session: the test whose item cannot be defined is ERROR with the reason."""
+    test.stash[context.UNDEFINED] = problem
+
+
+def refuse_undefined(test: pytest.Item) -> None:
+    problem = test.stash.get(context.UNDEFINED, None)
+    if problem:
+        raise DeploylogError(problem)
 
 
 # ------------------------------------------------------------------ Query evidence of a test of one's own

@@ -55,21 +55,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     tryfirst: markers must exist before pytest's own -m deselection runs.
     An item that cannot be defined (an unknown id without a title, a clash) stops
-    the session with one line, exit status 4.
+    the session with one line, exit status 4 (an xdist worker, which cannot stop
+    the session, makes the test ERROR with that line).
     """
     wanted = context.wanted_items(config.getoption("items"))
     keep: list[pytest.Item] = []
     drop: list[pytest.Item] = []
-    try:
-        entries = custom.define_items(config, items)
-    except DeploylogError as exc:
-        raise pytest.UsageError(f"deploylog: {exc}") from None
+    entries, problems = custom.define_items(config, items)
+    if problems and not context.is_worker(config):
+        raise pytest.UsageError(f"deploylog: {next(iter(problems.values()))}")
     for test in items:
         entry = entries.get(test.nodeid)
         if entry is None:
             keep.append(test)
             continue
-        test.add_marker(entry.marker)
+        if test.nodeid in problems:
+            custom.undefined(test, problems[test.nodeid])
+        if entry.phase:
+            test.add_marker(entry.marker)
         if entry.is_post:
             test.add_marker("post")
         test.user_properties.append(("item", entry.id))
@@ -95,6 +98,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             problem = exc
     if problem is not None:
         pytest.exit(f"deploylog: configuration error, nothing run or recorded: {problem}", int(pytest.ExitCode.USAGE_ERROR))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    custom.refuse_undefined(item)
 
 
 @pytest.hookimpl(wrapper=True)
