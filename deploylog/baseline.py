@@ -21,7 +21,7 @@ from typing import Any
 
 from testinfra.host import Host
 
-from deploylog import fingerprint, odoo
+from deploylog import checks, fingerprint, odoo
 from deploylog.db import Identity, Snapshot
 from deploylog.errors import DeploylogError
 from deploylog.files import sha256_file, write_atomic
@@ -124,6 +124,9 @@ def capture(snap: Snapshot, spec: Spec, started_at: dt.datetime, staging: Path, 
         "fingerprints": prints,
         "code": code,
     }
+    declared = checks.values_for_baseline(snap, spec)  # the [[checks]] that compare with `baseline`
+    if declared:
+        data["checks"] = declared
     data["digest"] = canonical_digest(data)
     return data
 

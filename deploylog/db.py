@@ -156,11 +156,11 @@ class Snapshot:
         self._transaction = conn.transaction(force_rollback=True)
         self._transaction.__enter__()
         if shared:  # must be the transaction's first statement
-            self.rows(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(shared)))
+            self._execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(shared)))
 
     def export(self) -> str:
         """An id other sessions can import to see this snapshot (valid while this transaction is open)."""
-        return str(self.row("SELECT pg_export_snapshot()")[0])
+        return str(self._execute("SELECT pg_export_snapshot()")[0][0])
 
     def text(self, query: Query) -> str:
         return query if isinstance(query, str) else query.as_string(self.conn)
@@ -169,15 +169,50 @@ class Snapshot:
         """The statement as the server ran it, parameters inlined (for the log's "SQL that ran")."""
         return psycopg.ClientCursor(self.conn).mogrify(query, params)
 
-    def rows(self, query: Query, params: Any = None) -> list[tuple[Any, ...]]:
+    def _as_ran(self, query: Query, params: Any) -> str:
+        if params is None:
+            return self.text(query)
+        try:
+            return self.shown(query, params)
+        except (psycopg.Error, TypeError, ValueError):  # a value psycopg binds but cannot inline: the text as written
+            return self.text(query)
+
+    def _execute(self, query: Query, params: Any = None) -> list[tuple[Any, ...]]:
+        return self._described(query, params)[1]
+
+    def _described(self, query: Query, params: Any = None) -> tuple[list[str], list[tuple[Any, ...]]]:
         self.round_trips += 1
-        self.log.append(self.text(query))
+        self.log.append(self._as_ran(query, params))
         cur = self.conn.execute(query, params)
-        return cur.fetchall() if cur.description else []
+        if cur.description is None:
+            return [], []
+        return [column.name for column in cur.description], cur.fetchall()
+
+    def table(self, query: Query, params: Any = None) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """The column names and rows of one read-only statement (parameters always passed to psycopg, never formatted in).
+
+        Inside a figure (memo) it runs in the figure's savepoint; called on its own
+        (a test of one's own: `snapshot.rows(sql, params)`) it runs in its own
+        savepoint, and a failure is one line (DeploylogError) that leaves the
+        snapshot usable for the other items. Every statement is kept in `log`,
+        as the server ran it, for the evidence.
+        """
+        if self._depth:
+            return self._described(query, params)
+        return self._guarded(f"statement `{_clip(self.text(query))}`", lambda: self._described(query, params))
+
+    def rows(self, query: Query, params: Any = None) -> list[tuple[Any, ...]]:
+        """The rows of one read-only statement ([] for a statement that returns none); see `table`."""
+        return self.table(query, params)[1]
 
     def row(self, query: Query, params: Any = None) -> tuple[Any, ...]:
         found = self.rows(query, params)
         return found[0] if found else ()
+
+    def scalar(self, query: Query, params: Any = None) -> Any:
+        """The first column of the first row (None when the statement returns no row)."""
+        found = self.row(query, params)
+        return found[0] if found else None
 
     def memo(self, name: str, compute: Callable[[], T], reads: access.Reads | None = None) -> T:
         """The figure `name`, computed once in its own savepoint after checking what it `reads`."""
@@ -187,6 +222,13 @@ class Snapshot:
             cached, generation = self._cache[name]
             self._note_use(generation)
             return cast(T, cached)
+        value = self._guarded(name, compute, reads)
+        self._cache[name] = (value, self.generation)
+        self._note_use(self.generation)
+        return value
+
+    def _guarded(self, name: str, compute: Callable[[], T], reads: access.Reads | None = None) -> T:
+        """compute() in its own savepoint after checking what it `reads`; a failure is remembered under `name`."""
         self._depth += 1
         try:
             if self._depth == 1 and self._lost is not None:
@@ -206,8 +248,6 @@ class Snapshot:
             raise error from None
         finally:
             self._depth -= 1
-        self._cache[name] = (value, self.generation)
-        self._note_use(self.generation)
         return value
 
     def _describe(self, exc: psycopg.Error, name: str, reads: access.Reads | None) -> DeploylogError:
@@ -315,6 +355,12 @@ class Snapshot:
             self._transaction.__exit__(None, None, None)  # rolls back: the transaction is read-only
         with suppress(psycopg.Error):
             self.conn.close()
+
+
+def _clip(text: str, limit: int = 80) -> str:
+    """A statement on one line, cut for an error message."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 IDENTITY_SQL = """SELECT (SELECT system_identifier::text FROM pg_control_system()),

@@ -21,8 +21,9 @@ NA = "NA"  # item does not apply here (declared optional in deploy.toml); reason
 SKIP = "SKIP"  # item was not run (deselected, or skipped by the operator)
 MANUAL = "MANUAL"  # phase 7: waiting for a human to record the result
 ERROR = "ERROR"  # the check itself could not run (unreachable DB, missing privilege, bad input)
+WAIVED = "WAIVED"  # failed (or not run) under a waiver in force: `waived_status` says what it was, `waiver` who approved it
 
-STATUSES = (PASS, FAIL, NA, SKIP, MANUAL, ERROR)
+STATUSES = (PASS, FAIL, NA, SKIP, MANUAL, ERROR, WAIVED)
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ class CheckResult:
     duration: float = 0.0  # seconds, set when the result is attached to its test
     started: str = ""  # ISO times of the test that produced it
     finished: str = ""
+    waived_status: str = ""  # WAIVED only: the status the waiver covers (FAIL, ERROR, or SKIP when not run)
+    waiver: dict[str, Any] = field(default_factory=dict)  # WAIVED only: item, justification, approved_by, expires, run
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -59,6 +62,8 @@ class CheckResult:
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         data["queries"] = list(self.queries)
         data["figures"] = self.figures.to_dict()
+        if not self.waived_status:  # only a waived result carries the waiver's fields
+            del data["waived_status"], data["waiver"]
         return data
 
     @classmethod

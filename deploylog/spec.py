@@ -5,12 +5,18 @@ The dataclasses below are the single description of every key: its type
 Loading rejects unknown keys, wrong types and missing required keys with one
 message naming the key, so a typo in a change window never silently falls
 back to a default. Lists are read into tuples: a Spec cannot change once built.
+
+Each dataclass's docstring says what its section is for and, one line per key
+(`key: meaning`), what every key means: docs/deploy-toml.md is generated from
+them (`python -m deploylog.specdoc`), and a self-test fails when a key has no line.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import difflib
+import re
 import tomllib
 import types
 import typing
@@ -18,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
 
+from deploylog import catalogue, expectation
 from deploylog.errors import DeploylogError
 
 
@@ -27,6 +34,19 @@ class SpecError(DeploylogError):
 
 @dataclass(frozen=True)
 class Deployment:
+    """[deployment]: the change this log records.
+
+    module: technical name of the Odoo module being deployed (its row in ir_module_module, its directory in the checkout)
+    expected_version: the module version the deployment installs (4.1 and 2.4 compare with it)
+    title: a human title shown in the log's header
+    previous_version: the version installed before the deployment (shown in the header)
+    id: the deployment's id, which names its baseline and state files; empty: <database>-<module>-<expected_version>.
+        A new attempt after a started deployment needs a new id
+    branch: the git branch the checkout must be on (P.3, 2.1); empty: not checked
+    first_install: the module is not installed before this deployment (declared, never guessed):
+        phase 0 accepts its absence
+    """
+
     module: str
     expected_version: str
     title: str = ""
@@ -39,6 +59,18 @@ class Deployment:
 
 @dataclass(frozen=True)
 class Database:
+    """[database]: the Odoo database, read through one read-only snapshot.
+
+    name: the Odoo database's name; the run refuses a connection to any other database
+    dsn: libpq conninfo or URI; empty: the PG* variables and ~/.pgpass (never put a password here)
+    statement_timeout_ms: the longest a statement may run (server-side statement_timeout)
+    lock_timeout_ms: the longest a statement waits for a lock held by another session
+    connect_timeout_s: the longest the connection may take
+    verify_restore: 1.1 and `deploylog backup --verify-restore` restore the dump into a scratch database
+        and compare its counts with the baseline (needs CREATE DATABASE)
+    restore_dsn: the server and role allowed to create that scratch database; empty: dsn
+    """
+
     name: str
     dsn: str = ""  # libpq conninfo or URI; empty = PG* variables / ~/.pgpass
     statement_timeout_ms: int = 60000
@@ -51,6 +83,19 @@ class Database:
 
 @dataclass(frozen=True)
 class Paths:
+    """[paths]: files and directories; relative paths are relative to deploy.toml itself.
+
+    repo: the git checkout (addons repository) that holds the module, on every Odoo host
+    module_dir: the module's directory; empty: <repo>/<module>
+    backup_dir: where phase 1's dump, module archive and snapshot marker are written and looked for
+    log_file: the Odoo server log phase 6 reads
+    baseline_dir: where phase 0 writes the baseline (<deployment id>.json and its row files)
+    report_dir: where the execution log (Markdown, HTML, JSON) and its state are written
+    pg_bin_dir: where pg_dump and pg_restore are; empty: the PATH
+    tests: directories (or files) of the deployment's own tests (docs/write-your-own-check.md); they join
+        every run that collects the suite's default test paths (a run given explicit paths collects only those)
+    """
+
     repo: str = ""  # git checkout (addons repository) holding the module
     module_dir: str = ""  # default: <repo>/<module>
     backup_dir: str = "/var/odoo/backups"
@@ -58,6 +103,7 @@ class Paths:
     baseline_dir: str = "baseline"
     report_dir: str = "reports"
     pg_bin_dir: str = ""  # where pg_dump/pg_restore live; empty = PATH
+    tests: tuple[str, ...] = ()  # the deployment's own test files or directories
 
 
 SERVICE_MANAGERS = ("systemd", "process", "pidfile", "none")
@@ -65,6 +111,18 @@ SERVICE_MANAGERS = ("systemd", "process", "pidfile", "none")
 
 @dataclass(frozen=True)
 class Service:
+    """[service]: the Odoo service on each host (phase 3, P.5).
+
+    manager: how the service is run and observed: systemd, process (by process name), pidfile, or none
+    name: the systemd unit
+    process_name: the process name (manager = "process")
+    pidfile: the pid file (manager = "pidfile")
+    health_url: a URL that answers 200 when Odoo is up (e.g. /web/health); empty: not checked
+    cache_dirs: directories 3.2 expects gone or empty after the cache is cleared
+    http_timeout_s: the longest the health URL may take to answer
+    log_timezone: the zone of the Odoo log's timestamps (Odoo logs in UTC)
+    """
+
     manager: str = "systemd"  # systemd | process | pidfile | none
     name: str = "odoo.service"
     process_name: str = "odoo-bin"
@@ -80,6 +138,13 @@ MANIFEST_POLICIES = ("version-only", "listed")
 
 @dataclass(frozen=True)
 class Expected:
+    """[expected]: what the deployment changes in the code (2.2).
+
+    changed_files: the files the deployment changes, relative to the repository root
+    manifest_policy: how __manifest__.py is treated when not listed: "version-only" accepts it when the version
+        is its only change, "listed" requires it in changed_files
+    """
+
     changed_files: tuple[str, ...] = ()
     # how __manifest__.py is treated when it is not in changed_files:
     # "version-only" accepts it when the version is its only change.
@@ -88,6 +153,17 @@ class Expected:
 
 @dataclass(frozen=True)
 class Thresholds:
+    """[thresholds]: the numbers the template's items compare with.
+
+    min_posted_payments: 0.1 expects more posted payments than this
+    min_posted_invoices: 0.1 expects more posted invoices than this
+    min_free_disk_gb: P.4 expects more free space (GB) on the backup, code and log volumes
+    min_manager_members: P.6 and 4.6 expect at least this many active members in the manager group
+    workflow_window_days: 4.5 reads the payments created in the last N days
+    log_tail_lines: phase 6 reads the log since phase 0 (0) or its last N lines (the template's tail -N)
+    max_log_errors: 6.1 accepts up to this many ERROR/CRITICAL lines
+    """
+
     min_posted_payments: int = 100
     min_posted_invoices: int = 50
     min_free_disk_gb: float = 10
@@ -99,6 +175,13 @@ class Thresholds:
 
 @dataclass(frozen=True)
 class Groups:
+    """[groups]: the module's security groups, by XML id (P.6, 0.4, 4.6, the guards).
+
+    manager: XML id of the manager group
+    reviewer: XML id of the reviewer group
+    approver: XML id of the approver group
+    """
+
     manager: str = "payment_account_enhanced.group_payment_manager"
     reviewer: str = "payment_account_enhanced.group_payment_reviewer"
     approver: str = "payment_account_enhanced.group_payment_approver"
@@ -106,6 +189,15 @@ class Groups:
 
 @dataclass(frozen=True)
 class Reconciliation:
+    """[reconciliation]: the reconciliation tables 0.2, 4.7 and 5.3 read.
+
+    optional: the tables may be absent (0.2, 4.7, 5.3 are then N/A, with the reason); otherwise absent is an error
+    table: the reconciliation line table
+    move_column: its column referencing account_move
+    reconciliation_column: its column referencing the reconciliation table
+    reconciliation_table: the reconciliation table
+    """
+
     # Not stock Odoo: the tables come from another module. Only when `optional` is true may
     # their absence make 0.2, 4.7 and 5.3 N/A; otherwise an absent table is an error.
     optional: bool = False
@@ -117,6 +209,12 @@ class Reconciliation:
 
 @dataclass(frozen=True)
 class Approval:
+    """[approval]: the module's approval workflow (4.5).
+
+    payment_states: the values account_payment.approval_state may take
+    move_states: the values account_move.approval_state may take
+    """
+
     payment_states: tuple[str, ...] = (
         "draft",
         "under_review",
@@ -131,23 +229,30 @@ class Approval:
 
 @dataclass(frozen=True)
 class Invoices:
+    """[invoices]: what counts as an invoice (0.1, 5.2).
+
+    move_types: the account_move.move_type values counted as invoices
+    """
+
     move_types: tuple[str, ...] = ("out_invoice", "out_refund", "in_invoice", "in_refund")
 
 
 @dataclass(frozen=True)
 class Signing:
-    """Who may sign this deployment's log, and the key this operator signs with (README: trust model)."""
+    """[signing]: who may sign this deployment's log, and the key this operator signs with (README: trust model).
 
-    # OpenSSH allowed_signers file (`principal ssh-ed25519 AAAA...` per line) that verify checks every
-    # signature against. Empty: nothing is signed and the log is integrity-checked only, not tamper-proof.
+    allowed_signers: OpenSSH allowed_signers file (`principal ssh-ed25519 AAAA...` per line) that verify checks
+        every signature against; empty: nothing is signed and the log is integrity-checked only, not tamper-proof
+    key: the key that signs this operator's runs, records and sign-offs: a private key file without passphrase,
+        or a .pub whose private half is in ssh-agent; empty: the ssh-agent's key that allowed_signers lists
+    principal: the identity to sign as, as allowed_signers names it; empty: the principal allowed_signers lists for the key
+    required: true: an event that cannot be signed is not recorded (one error line) and verify fails an unsigned
+        event; false: it is recorded unsigned, saying why, and verify reports it unsigned
+    """
+
     allowed_signers: str = ""
-    # The key that signs this operator's runs, records and sign-offs: a private key file without passphrase,
-    # or a .pub whose private half is in ssh-agent. Empty: the ssh-agent's key that allowed_signers lists.
     key: str = ""
-    # The identity to sign as, as allowed_signers names it. Empty: the principal allowed_signers lists for the key.
     principal: str = ""
-    # true: an event that cannot be signed is not recorded (one error line) and verify fails an unsigned event.
-    # false: it is recorded unsigned, saying why, and verify reports it unsigned (the log is then not tamper-proof).
     required: bool = True
 
     @property
@@ -160,7 +265,13 @@ GUARD_ITEMS = ("4.2", "4.3", "4.4")
 
 @dataclass(frozen=True)
 class Guard:
-    """One [[guards]] entry: the method of the deployed code that must guard an item."""
+    """[[guards]]: the method of the deployed code that must guard an item (4.2-4.4), one entry per item.
+
+    item: the item it guards: 4.2, 4.3 or 4.4
+    file: the Python file, relative to the module directory
+    function: Class.method or function name
+    description: what the guard protects (shown in the log)
+    """
 
     item: str  # 4.2 / 4.3 / 4.4
     file: str  # relative to the module directory
@@ -168,7 +279,61 @@ class Guard:
     description: str = ""
 
 
-# [section] name -> its dataclass; [[guards]] is the one array of tables.
+RETURNS = ("value", "rows")
+
+
+@dataclass(frozen=True)
+class Check:
+    """[[checks]]: an item of the deployment's own, decided by one read-only SQL query (docs/write-your-own-check.md).
+
+    item: its log item id, <phase>.<n> (e.g. "4.8"), not a built-in id; the phase is the id's prefix
+    title: its title in the log
+    sql: one read-only query, run in the session's snapshot; named parameters %(name)s come from params and
+        the deployment's values (module, expected_version, previous_version, database, deployment_id); write a
+        literal % as %% when the query uses parameters
+    expect: what must hold: == x, != x, > x, >= x, < x, <= x (x a number, a 'quoted string', true or false),
+        between a and b, or an operator with baseline (== baseline: the value phase 0 recorded)
+    returns: "value" (the query returns one row of one column, compared) or "rows" (the row count is compared
+        and the rows are pasted as evidence)
+    params: values for the query's named parameters (a TOML table)
+    phase: the phase, when written: must be the id's prefix
+    severity: critical, high, medium or low (quality score, overall status, verdict)
+    expected: the Expected line shown in the log; empty: made from returns and expect
+    aspect: the quality-score aspect; empty: the phase's (docs/log-rules.md)
+    """
+
+    item: str
+    title: str
+    sql: str
+    expect: str
+    returns: str = "value"
+    params: dict[str, Any] = field(default_factory=dict)
+    phase: str = ""
+    severity: str = catalogue.DEFAULT_SEVERITY
+    expected: str = ""
+    aspect: str = ""
+
+    @property
+    def expectation(self) -> expectation.Expectation:
+        return expectation.parse(self.expect)
+
+    @property
+    def expected_text(self) -> str:
+        subject = "row count" if self.returns == "rows" else "value"
+        return self.expected or f"{subject} {self.expect}"
+
+
+@dataclass(frozen=True)
+class Waivers:
+    """[waivers]: failures accepted in advance, in Chef InSpec's manner (docs/write-your-own-check.md).
+
+    file: the waivers file (TOML, [[waivers]] entries); relative to deploy.toml; empty: no waivers
+    """
+
+    file: str = ""
+
+
+# [section] name -> its dataclass; [[guards]] and [[checks]] are the arrays of tables.
 SECTIONS: dict[str, type] = {
     "deployment": Deployment,
     "database": Database,
@@ -180,9 +345,10 @@ SECTIONS: dict[str, type] = {
     "reconciliation": Reconciliation,
     "approval": Approval,
     "invoices": Invoices,
+    "waivers": Waivers,
     "signing": Signing,
 }
-ARRAYS: dict[str, type] = {"guards": Guard}
+ARRAYS: dict[str, type] = {"guards": Guard, "checks": Check}
 
 
 @dataclass(frozen=True)
@@ -200,8 +366,10 @@ class Spec:
     reconciliation: Reconciliation = field(default_factory=Reconciliation)
     approval: Approval = field(default_factory=Approval)
     invoices: Invoices = field(default_factory=Invoices)
+    waivers: Waivers = field(default_factory=Waivers)
     signing: Signing = field(default_factory=Signing)
     guards: tuple[Guard, ...] = ()
+    checks: tuple[Check, ...] = ()
 
     @property
     def deployment_id(self) -> str:
@@ -222,12 +390,24 @@ class Spec:
         """The [[guards]] entry of an item, or None."""
         return next((g for g in self.guards if g.item == item), None)
 
+    @property
+    def query_params(self) -> dict[str, str]:
+        """The deployment's values a [[checks]] query may name as %(name)s."""
+        return {
+            "module": self.deployment.module,
+            "expected_version": self.deployment.expected_version,
+            "previous_version": self.deployment.previous_version,
+            "database": self.database.name,
+            "deployment_id": self.deployment_id,
+        }
+
     def as_dict(self) -> dict[str, Any]:
         """The spec as plain TOML-like data (tuples as lists), e.g. to write a derived deploy.toml."""
         data: dict[str, Any] = {}
         for name in SECTIONS:
             data[name] = {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(getattr(self, name)).items()}
         data["guards"] = [dataclasses.asdict(g) for g in self.guards]
+        data["checks"] = [dataclasses.asdict(c) for c in self.checks]
         return data
 
 
@@ -238,7 +418,9 @@ def _accepted(annotation: Any) -> tuple[tuple[type, ...], bool]:
     """(accepted Python types, is a list of strings) for a field annotation."""
     origin = typing.get_origin(annotation)
     if origin is tuple:
-        return (list,), True
+        return (list, tuple), True  # a TOML array; a tuple when a Spec's own values are built again
+    if origin is dict:
+        return (dict,), False
     if origin in (Union, types.UnionType):
         return tuple(typing.get_args(annotation)), False
     if annotation is float:  # TOML writes 10 for 10.0: accept both
@@ -258,10 +440,12 @@ def _check_type(key: str, value: Any, annotation: Any) -> Any:
     if not isinstance(value, accepted):
         raise SpecError(f"{key}: expected {_type_name(accepted, is_list)}, got {type(value).__name__} {value!r}")
     if is_list:
-        assert isinstance(value, list)
+        assert isinstance(value, list | tuple)
         if not all(isinstance(v, str) for v in value):
             raise SpecError(f"{key}: expected a list of strings, got {value!r}")
         return tuple(value)
+    if isinstance(value, dt.datetime) and dt.datetime not in accepted:  # a TOML datetime is a date too
+        raise SpecError(f"{key}: expected a date (YYYY-MM-DD), got the date and time {value.isoformat()}")
     return value
 
 
@@ -271,7 +455,7 @@ def _unknown(key: str, known: list[str]) -> SpecError:
     return SpecError(f"unknown key {key!r}{suffix}; known: {', '.join(known)}")
 
 
-def _section(name: str, raw: Any, cls: type) -> Any:
+def table(name: str, raw: Any, cls: type) -> Any:
     """One validated section dataclass from its TOML table."""
     if not isinstance(raw, dict):
         raise SpecError(f"{name}: expected a table, got {type(raw).__name__}")
@@ -295,14 +479,18 @@ def build(raw: dict[str, Any], source: str = "<dict>") -> Spec:
     for name in raw:
         if name not in known:
             raise _unknown(name, known)
-    sections = {name: _section(name, raw.get(name, {}), cls) for name, cls in SECTIONS.items()}
-    raw_guards = raw.get("guards", [])
-    if not isinstance(raw_guards, list):
-        raise SpecError("guards: expected an array of tables ([[guards]])")
-    guards = tuple(_section(f"guards[{n}]", g, Guard) for n, g in enumerate(raw_guards))
-    spec = Spec(source=source, guards=guards, **sections)
+    sections = {name: table(name, raw.get(name, {}), cls) for name, cls in SECTIONS.items()}
+    arrays: dict[str, Any] = {name: array(name, raw.get(name, []), cls) for name, cls in ARRAYS.items()}
+    spec = Spec(source=source, **sections, **arrays)
     _check_values(spec)
     return spec
+
+
+def array(name: str, raw: Any, cls: type) -> tuple[Any, ...]:
+    """The validated entries of an array of tables ([[name]])."""
+    if not isinstance(raw, list):
+        raise SpecError(f"{name}: expected an array of tables ([[{name}]])")
+    return tuple(table(f"{name}[{n}]", entry, cls) for n, entry in enumerate(raw))
 
 
 def _one_of(key: str, value: str, allowed: tuple[str, ...]) -> None:
@@ -321,6 +509,63 @@ def _check_values(spec: Spec) -> None:
     for key in ("key", "principal"):
         if getattr(spec.signing, key) and not spec.signing.enabled:
             raise SpecError(f"signing.{key}: set signing.allowed_signers too (the list of keys allowed to sign)")
+    seen: set[str] = set()
+    for n, check in enumerate(spec.checks):
+        if check.item in seen:
+            raise SpecError(f"checks[{n}].item: {check.item} is declared twice")
+        seen.add(check.item)
+        _check_check(f"checks[{n}]", check, spec)
+
+
+# %(name)s: a named parameter; %s: a positional one ([[checks]] queries take named ones only); %%: a literal %.
+PLACEHOLDER = re.compile(r"%(?:\((?P<name>[^)]*)\))?(?P<kind>.)", re.DOTALL)
+
+
+def query_parameters(sql_text: str) -> list[str]:
+    """The named parameters a query uses; SpecError for a positional %s or a stray %."""
+    names = []
+    for found in PLACEHOLDER.finditer(sql_text):
+        name, kind = found.group("name"), found.group("kind")
+        if name is None and kind == "%":
+            continue
+        if name is None or kind != "s":
+            text = found.group(0)
+            raise SpecError(f"sql: {text!r} is not a named parameter %(name)s (write a literal % as %%)")
+        names.append(name)
+    return names
+
+
+def _check_check(key: str, check: Check, spec: Spec) -> None:
+    """One [[checks]] entry: an id of one's own, a known expectation, parameters the query can be given."""
+    try:
+        entry = catalogue.define(check.item, check.title, check.expected, check.severity, check.aspect, "deploy.toml [[checks]]")
+    except catalogue.CatalogueError as exc:
+        raise SpecError(f"{key}: {exc}") from None
+    if entry.builtin:
+        raise SpecError(f"{key}.item: {check.item} is a built-in item ({entry.title!r}); declare a check under an id of its own")
+    if check.phase and check.phase != entry.phase:
+        raise SpecError(f"{key}.phase: {check.phase!r}, but item {check.item} belongs to phase {entry.phase} (its prefix)")
+    _one_of(f"{key}.returns", check.returns, RETURNS)
+    try:
+        expected = check.expectation
+    except ValueError as exc:
+        raise SpecError(f"{key}.expect: {exc}") from None
+    if expected.uses_baseline and entry.phase in ("P", "0"):
+        raise SpecError(f"{key}.expect: {check.expect!r} compares with the baseline, which phase 0 records: use it in phases 1-7")
+    values = spec.query_params
+    for name, value in check.params.items():
+        if name in values:
+            raise SpecError(f"{key}.params.{name}: shadows the deployment's own value %({name})s ({values[name]!r})")
+        if isinstance(value, dict):
+            raise SpecError(f"{key}.params.{name}: expected a string, number, boolean, date or list, got a table")
+    try:
+        used = query_parameters(check.sql)
+    except SpecError as exc:
+        raise SpecError(f"{key}.{exc}") from None
+    missing = sorted({name for name in used if name not in values and name not in check.params})
+    if missing:
+        known = ", ".join([*values, *check.params])
+        raise SpecError(f"{key}.sql uses %({missing[0]})s, which neither {key}.params nor the deployment defines (known: {known})")
 
 
 # ------------------------------------------------------------------ loading
@@ -342,20 +587,26 @@ def parse_override(assignment: str) -> tuple[str, str, Any]:
 Overrides = dict[str, dict[str, Any]]
 
 
+def read_toml(path: Path, what: str, missing: str, error: type[DeploylogError] = DeploylogError) -> dict[str, Any]:
+    """A TOML file (deploy.toml, the waivers file) as data; `error` with one line when it cannot be read."""
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise error(missing) from None
+    except IsADirectoryError:
+        raise error(f"{what} {path} is a directory, not a file") from None
+    except PermissionError:
+        raise error(f"{what} {path} is not readable by this user") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"{path}: not valid TOML: {exc}") from None
+
+
 def load(path: str | Path, overrides: Overrides | None = None) -> Spec:
     """Read deploy.toml, apply command-line overrides, validate; relative paths are resolved."""
     path = Path(path)
-    try:
-        with path.open("rb") as fh:
-            raw = tomllib.load(fh)
-    except FileNotFoundError:
-        raise SpecError(f"deployment config not found: {path} (give one with --deploy-config)") from None
-    except IsADirectoryError:
-        raise SpecError(f"deployment config {path} is a directory, not a file") from None
-    except PermissionError:
-        raise SpecError(f"deployment config {path} is not readable by this user") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{path}: not valid TOML: {exc}") from None
+    missing = f"deployment config not found: {path} (give one with --deploy-config)"
+    raw = read_toml(path, "deployment config", missing, SpecError)
     for section, values in (overrides or {}).items():
         if section not in SECTIONS:
             raise _unknown(section, list(SECTIONS))
@@ -376,13 +627,18 @@ def resolve_path(value: str, base: Path) -> str:
 
 def _resolve_paths(spec: Spec, base: Path) -> Spec:
     """Relative paths in deploy.toml are relative to the file itself, not the cwd."""
-    resolved = {
-        key: str(base / value) if value and not Path(value).is_absolute() else value
+
+    def resolve(value: str) -> str:
+        return resolve_path(value, base)
+
+    resolved: dict[str, Any] = {
+        key: tuple(resolve(v) for v in value) if isinstance(value, tuple) else resolve(value)
         for key, value in dataclasses.asdict(spec.paths).items()
     }
     signing = dataclasses.replace(
         spec.signing,
-        allowed_signers=resolve_path(spec.signing.allowed_signers, base),
-        key=resolve_path(spec.signing.key, base),
+        allowed_signers=resolve(spec.signing.allowed_signers),
+        key=resolve(spec.signing.key),
     )
-    return dataclasses.replace(spec, paths=Paths(**resolved), signing=signing)
+    waivers = Waivers(file=resolve(spec.waivers.file))
+    return dataclasses.replace(spec, paths=Paths(**resolved), waivers=waivers, signing=signing)

@@ -1,4 +1,4 @@
-"""Write the small subset of TOML deploy.toml uses (tables, arrays of tables, scalars, string lists).
+"""Write the small subset of TOML deploy.toml uses (tables, arrays of tables, scalars, lists, inline tables, dates).
 
 tomllib reads TOML but does not write it; the demo and the self-tests write
 deploy.toml files, so this is the one writer, checked by reading it back.
@@ -6,6 +6,7 @@ deploy.toml files, so this is the one writer, checked by reading it back.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import tomllib
 from typing import Any
@@ -20,6 +21,10 @@ def _value(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False)  # JSON string escapes are valid TOML basic strings
     if isinstance(value, list):
         return "[" + ", ".join(_value(v) for v in value) + "]"
+    if isinstance(value, dict):  # an inline table ([[checks]] params)
+        return "{" + ", ".join(f"{json.dumps(k)} = {_value(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, dt.date):
+        return value.isoformat()
     raise TypeError(f"cannot write {type(value).__name__} to TOML")
 
 

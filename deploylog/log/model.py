@@ -5,6 +5,10 @@ ran (all hosts of it); results of earlier runs stay as the item's attempts.
 For the manual items (phase 7 and P.1) a result recorded with the CLI is in
 force over any run's; the pending (MANUAL) mirrors of the phase 7 tests are
 not listed as attempts.
+
+The log's catalogue is the built-in items plus the deployment's own ones its
+runs recorded (a test's `@pytest.mark.item("4.8", title=...)`, a [[checks]]
+entry): each joins its phase's section, the scores and the totals.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from deploylog import catalogue, manual
-from deploylog.log import chain, rules, signatures
+from deploylog.log import chain, query, rules, signatures
 from deploylog.log.meta import BaselineRef, Meta
 from deploylog.log.signatures import EventSignature
 from deploylog.log.state import events, parse_time
@@ -60,6 +64,11 @@ class LogView:
     testers: list[str] = field(default_factory=list)
     set_aside: list[dict[str, Any]] = field(default_factory=list)  # damaged states this log replaced
     signatures: list[EventSignature] = field(default_factory=list)  # who signed each event, as recorded
+    waivers: list[dict[str, Any]] = field(default_factory=list)  # the waivers the last run read (in force or expired)
+
+    def items_of_phase(self, phase: str) -> list[rules.ItemView]:
+        """The items of one phase section, built-in and the deployment's own, in the log's order."""
+        return [v for v in self.items.values() if v.item.phase == phase]
 
     def set_aside_by(self, seq: int) -> dict[str, Any] | None:
         """The damaged state the event `seq` moved aside: only the first event of a new state can have."""
@@ -104,7 +113,7 @@ def _item_views(state: dict[str, Any]) -> dict[str, rules.ItemView]:
         manual.setdefault(event["item"], []).append(event)
 
     views: dict[str, rules.ItemView] = {}
-    for item in catalogue.ITEMS.values():
+    for item in catalogue.merged(query.defined_items(state).values()).values():
         history = per_item_runs.get(item.id, [])
         current = history[-1][1] if history else []
         attempts = [e for _, entries in history[:-1] for e in entries]
@@ -208,4 +217,11 @@ def build(state: dict[str, Any], meta: Meta, baseline: BaselineRef) -> LogView:
         testers=sorted({e.get("tester", "") for e in events(state, "manual") if e.get("tester")}),
         set_aside=list(state.get("set_aside") or []),
         signatures=signatures.of_state(state),
+        waivers=_waivers(state),
     )
+
+
+def _waivers(state: dict[str, Any]) -> list[dict[str, Any]]:
+    """The waivers of the last run that read a waivers file (each with its state then: in force or expired)."""
+    read = [run["waivers"] for run in events(state, "run") if "waivers" in run]
+    return list(read[-1]) if read else []

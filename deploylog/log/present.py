@@ -8,10 +8,10 @@ from typing import Any
 
 from deploylog import figures
 from deploylog.log import signatures
-from deploylog.log.rules import ItemView
+from deploylog.log.rules import ItemView, waiver_text
 from deploylog.log.signatures import EventSignature
 from deploylog.log.state import parse_time
-from deploylog.result import ERROR, FAIL, MANUAL, NA, PASS, SKIP
+from deploylog.result import ERROR, FAIL, MANUAL, NA, PASS, SKIP, WAIVED
 
 TICK = "☑"
 EMPTY = "☐"
@@ -89,7 +89,8 @@ def status_options(view: ItemView) -> list[tuple[str, bool]]:
     """The Status line's boxes for an item, ticked only where its result decided them."""
     ok, bad = STATUS_LABELS.get(view.item.id, DEFAULT_LABELS)
     passed = view.status == PASS
-    failed = view.status in (FAIL, ERROR)
+    # a waived failure did fail: its failure boxes are ticked, and the words after them say it is waived
+    failed = view.status in (FAIL, ERROR) or (view.status == WAIVED and view.waived_status in (FAIL, ERROR))
     return [(label, passed) for label in ok] + [(label, failed) for label in bad]
 
 
@@ -97,9 +98,21 @@ def status_suffix(view: ItemView) -> str:
     """Words after the boxes: why nothing is ticked, or that the check itself errored."""
     if view.status == ERROR:
         return "(ERROR: the check could not run)"
+    if view.status == WAIVED:
+        return f"WAIVED ({waiver_text(view)})"
     if view.status in UNDECIDED_NOTES:
         return UNDECIDED_NOTES[view.status]
     return ""
+
+
+def waiver_line(entry: dict[str, Any]) -> str:
+    """One waiver as the log lists it (the waivers the last run read)."""
+    state = "in force" if entry.get("state") == "in force" else f"EXPIRED on {entry.get('expires', '')}: ignored"
+    runs = "" if entry.get("run", True) else "; the item is not run"
+    return (
+        f"{entry.get('item', '')}: {state}; until {entry.get('expires', '')}; approved by {entry.get('approved_by', '')}; "
+        f"{entry.get('justification', '')}{runs}"
+    )
 
 
 def expected_lines(view: ItemView) -> list[str]:

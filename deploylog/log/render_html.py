@@ -10,7 +10,7 @@ from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
 
 from deploylog import catalogue, figures
-from deploylog.log import charts, present, signatures
+from deploylog.log import charts, present, rules, signatures
 from deploylog.log.model import LogView
 from deploylog.log.records import ATTACHMENT_KINDS, ROLES, SEVERITIES, TEAM_ROLES
 from deploylog.log.rules import CRITICAL_FAILURE, OVERALL_STATUSES
@@ -27,7 +27,7 @@ def _environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["time"] = present.fmt_time
-    env.globals.update(box=present.box, present=present, catalogue=catalogue, signatures=signatures)
+    env.globals.update(box=present.box, present=present, catalogue=catalogue, signatures=signatures, waiver_text=rules.waiver_text)
     return env
 
 

@@ -1,8 +1,10 @@
 """LogView -> execution-log.json (the machine-readable contract of PRODUCT.md).
 
-items.<id>.status is one of PASS FAIL SKIP NA MANUAL: ERROR (the check could
-not run) is reported as FAIL with "detail_status": "ERROR"; an item never run
-is SKIP, a phase 7 item not yet recorded is MANUAL.
+items.<id>.status is one of PASS FAIL SKIP NA MANUAL WAIVED: ERROR (the check
+could not run) is reported as FAIL with "detail_status": "ERROR"; an item never
+run is SKIP, a phase 7 item not yet recorded is MANUAL. WAIVED (only where a
+waivers file is in force) carries `waived_status` (FAIL, ERROR, or SKIP: not
+run) and `waiver` (justification, approved_by, expires, run).
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ from typing import Any
 from deploylog.log import present, signatures
 from deploylog.log.model import LogView
 from deploylog.log.rules import ItemView, contract_status
+from deploylog.result import WAIVED
 
 FORMAT = "deploylog-execution-log/1"
 
 
 def _item(v: ItemView) -> dict[str, Any]:
+    waived = {"waived_status": v.waived_status, "waiver": v.waiver} if v.status == WAIVED else {}
     return {
         "status": contract_status(v.status),
         "detail_status": v.status,
@@ -26,6 +30,7 @@ def _item(v: ItemView) -> dict[str, Any]:
         "phase": v.item.phase,
         "severity": v.item.severity,
         "aspect": v.item.aspect,
+        "origin": v.item.origin,
         "expected": v.item.expected,
         "evidence": present.actual_result(v),
         "message": v.message,
@@ -34,6 +39,7 @@ def _item(v: ItemView) -> dict[str, Any]:
         "results": v.entries,
         "attempts": v.attempts,
         "manual": v.manual,
+        **waived,
     }
 
 
@@ -60,6 +66,8 @@ def document(view: LogView) -> dict[str, Any]:
         "critical_issues": view.overall.critical_issues,
         "issues": view.overall.issues,
         "not_applicable": view.overall.not_applicable,
+        "waived": view.overall.waived,
+        "waivers": view.waivers,
         "verdict": {"decision": view.verdict.word, "reason": view.verdict.reason},
         "summary": asdict(view.summary),
         "scores": {s.aspect: {"score": s.value, "final": s.final, "notes": s.notes} for s in view.scores},

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import re
 
-from deploylog import catalogue
 from deploylog.log import present, signatures
 from deploylog.log.model import LogView
 from deploylog.log.present import box, fmt_time
 from deploylog.log.records import ATTACHMENT_KINDS, ROLES, SEVERITIES, TEAM_ROLES
-from deploylog.log.rules import CRITICAL_FAILURE, OVERALL_STATUSES, ItemView, PhaseResult
-from deploylog.result import ERROR, FAIL, MANUAL, NA, PASS, SKIP
+from deploylog.log.rules import CRITICAL_FAILURE, OVERALL_STATUSES, ItemView, PhaseResult, waiver_text
+from deploylog.result import ERROR, FAIL, MANUAL, NA, PASS, SKIP, WAIVED
 
 BLANK = "_________________"
-PREFLIGHT_NOT_DONE = {FAIL: "FAIL", ERROR: "ERROR", NA: "N/A", SKIP: "NOT RUN", MANUAL: "PENDING (manual)"}
+PREFLIGHT_NOT_DONE = {FAIL: "FAIL", ERROR: "ERROR", NA: "N/A", SKIP: "NOT RUN", MANUAL: "PENDING (manual)", WAIVED: "WAIVED"}
 PHASE_ICONS = {"0": "🔍", "1": "💾", "2": "🚀", "3": "🔧", "4": "🧪", "5": "✅", "6": "📊", "7": "🧪"}
 OVERALL_TEXT = {
     "COMPLETE SUCCESS": "✅ **COMPLETE SUCCESS** - All phases passed, all tests pass",
@@ -95,10 +94,10 @@ def _team(view: LogView) -> str:
 
 def _preflight(view: LogView) -> str:
     lines = ["## 📋 PRE-DEPLOYMENT (T-24h)", "", "| Item | Completed | Notes |", "|------|-----------|-------|"]
-    for item in catalogue.items_of_phase("P"):
-        v = view.items[item.id]
+    for v in view.items_of_phase("P"):
         done = box(True) if v.status == PASS else f"{box(False)} {PREFLIGHT_NOT_DONE.get(v.status, v.status)}"
-        lines.append(f"| {item.id} {cell(item.title)} | {done} | {cell(v.message)} |")
+        notes = f"{v.message} — WAIVED ({waiver_text(v)})" if v.status == WAIVED else v.message
+        lines.append(f"| {v.item.id} {cell(v.item.title)} | {done} | {cell(notes)} |")
     result = view.phases["P"]
     lines += ["", f"**Pre-deployment Result**: {boxes(result.options)}" + _note(result)]
     return "\n".join(lines) + "\n"
@@ -118,8 +117,8 @@ def _phase_times(result: PhaseResult) -> list[str]:
 def _phase(view: LogView, phase: str) -> str:
     result = view.phases[phase]
     lines = [f"## {PHASE_ICONS[phase]} {result.title}", "", *_phase_times(result), ""]
-    for item in catalogue.items_of_phase(phase):
-        lines.append(_block(view.items[item.id]))
+    for v in view.items_of_phase(phase):
+        lines.append(_block(v))
     line = f"**Phase {phase} Result**: {boxes(result.options)}"
     if result.severity_options:
         line += f" (Severity: {boxes(result.severity_options)})"
@@ -154,8 +153,8 @@ def _phase7(view: LogView) -> str:
     result = view.phases["7"]
     assigned = ", ".join(view.testers) or BLANK
     lines = [f"## {PHASE_ICONS['7']} {result.title}", "", f"**Manual Testing Assigned To**: {assigned}", ""]
-    for item in catalogue.items_of_phase("7"):
-        v = view.items[item.id]
+    for v in view.items_of_phase("7"):
+        item = v.item
         rec = v.manual or {}
         suffix = present.status_suffix(v)
         body = [
@@ -189,7 +188,8 @@ def _final(view: LogView) -> str:
         f"Total Duration: {view.duration_minutes if view.duration_minutes is not None else '__________'} minutes",
         f"Phases Completed: {s.phases_completed} / {s.phases_total}",
         f"Tests Passed: {s.tests_passed} / {s.tests_total}"
-        f" (failed: {s.failed}, not applicable: {s.not_applicable}, not decided: {s.pending})",
+        f" (failed: {s.failed}, not applicable: {s.not_applicable}, not decided: {s.pending}"
+        + (f", waived: {s.waived})" if s.waived else ")"),
         f"Critical Issues: {s.critical_issues}",
     ]
     if o.critical_issues:
@@ -198,6 +198,10 @@ def _final(view: LogView) -> str:
     body += [f"{n}. {text}" for n, text in enumerate(o.issues, 1)] or ["None"]
     if o.not_applicable:
         body += ["", "Not Applicable:", *(f"{n}. {text}" for n, text in enumerate(o.not_applicable, 1))]
+    if o.waived:
+        body += ["", "Waived:", *(f"{n}. {text}" for n, text in enumerate(o.waived, 1))]
+    if view.waivers:
+        body += ["", f"Waivers ({view.waivers[0].get('file', '')}):", *(f"- {present.waiver_line(w)}" for w in view.waivers)]
     text = "\n".join(body)
     f = fence(text)
     lines += [f"{f}text", text, f, "", "### Deployment Quality Score", ""]

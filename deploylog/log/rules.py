@@ -10,11 +10,12 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from deploylog import catalogue, figures
+from deploylog import catalogue, figures, waivers
 from deploylog.figures import Figures
-from deploylog.result import ERROR, FAIL, MANUAL, NA, PASS, SKIP
+from deploylog.result import ERROR, FAIL, MANUAL, NA, PASS, SKIP, WAIVED
 
-DECIDED = frozenset({PASS, FAIL, ERROR, NA})
+# WAIVED is decided and not failed: a waiver in force accepted its failure (or its not running).
+DECIDED = frozenset({PASS, FAIL, ERROR, NA, WAIVED})
 FAILED = frozenset({FAIL, ERROR})
 # The seven phases counted in "Phases Completed: x / 7"; P is the T-24h list, 7 the next-24h manual tests.
 COUNTED_PHASES = ("0", "1", "2", "3", "4", "5", "6")
@@ -85,6 +86,17 @@ class ItemView:
         """The current entries' figures, typed per kind (one per host)."""
         return [figures.from_dict(entry.get("figures")) for entry in self.entries]
 
+    @property
+    def waiver(self) -> dict[str, Any]:
+        """The waiver a WAIVED item is under ({} otherwise)."""
+        return next((e["waiver"] for e in self.entries if e.get("waiver")), {}) if self.status == WAIVED else {}
+
+    @property
+    def waived_status(self) -> str:
+        """What a WAIVED item's waiver covers: FAIL, ERROR, or SKIP (not run)."""
+        found = [e.get("waived_status", "") for e in self.entries if e.get("status") == WAIVED]
+        return next((s for s in (FAIL, ERROR, SKIP) if s in found), "")
+
 
 @dataclass
 class PhaseResult:
@@ -108,6 +120,7 @@ class Overall:
     issues: list[str]
     pending: list[str]
     not_applicable: list[str] = field(default_factory=list)  # "id title: reason", named so an N/A is never hidden
+    waived: list[str] = field(default_factory=list)  # "id title: FAIL waived: justification (approved by, until)"
 
 
 @dataclass
@@ -137,13 +150,14 @@ class Summary:
     not_applicable: int
     pending: int
     critical_issues: int
+    waived: int = 0
 
 
 def item_status(statuses: list[str], phase: str) -> str:
     """One status for an item from its per-host results; never-run items are SKIP (MANUAL in phase 7)."""
     if not statuses:
         return MANUAL if phase == "7" else SKIP
-    for worst in (FAIL, ERROR, MANUAL, SKIP, PASS):
+    for worst in (FAIL, ERROR, MANUAL, SKIP, WAIVED, PASS):
         if worst in statuses:
             return worst
     return NA
@@ -157,12 +171,17 @@ def dump_to_restore(items: dict[str, ItemView]) -> str:
 
 
 def contract_status(status: str) -> str:
-    """The JSON contract knows PASS FAIL SKIP NA MANUAL: an ERROR (the check could not run) counts as FAIL."""
+    """The JSON contract knows PASS FAIL SKIP NA MANUAL, and WAIVED: an ERROR (the check could not run) counts as FAIL."""
     return FAIL if status == ERROR else status
 
 
+def waiver_text(view: ItemView) -> str:
+    """'FAIL waived: <justification> (approved by <who>, until <date>)', the words every format shows."""
+    return waivers.text(view.waived_status, view.waiver)
+
+
 def phase_result(phase: str, items: dict[str, ItemView]) -> PhaseResult:
-    views = [items[i.id] for i in catalogue.items_of_phase(phase)]
+    views = [v for v in items.values() if v.item.phase == phase]
     counts: dict[str, int] = {}
     for view in views:
         counts[view.status] = counts.get(view.status, 0) + 1
@@ -192,6 +211,9 @@ def phase_result(phase: str, items: dict[str, ItemView]) -> PhaseResult:
         note = "failed: " + ", ".join(v.item.id for v in failed)
     elif undecided and state != PHASE_NOT_RUN:
         note = "not decided yet: " + ", ".join(v.item.id for v in undecided)
+    waived = [v.item.id for v in views if v.status == WAIVED]
+    if waived:  # accepted, never hidden
+        note = "; ".join(filter(None, [note, "waived: " + ", ".join(waived)]))
     severity_options: list[tuple[str, bool]] = []
     if phase == "6":
         worst = max((SEVERITY_RANK[v.item.severity] for v in failed), default=None)
@@ -244,6 +266,7 @@ def overall(items: dict[str, ItemView], phases: dict[str, PhaseResult]) -> Overa
         issues=[_issue(v) for v in failed],
         pending=pending,
         not_applicable=[f"{v.item.id} {v.item.title}: {v.message}" for v in items.values() if v.status == NA],
+        waived=[f"{v.item.id} {v.item.title}: {waiver_text(v)}" for v in items.values() if v.status == WAIVED],
     )
 
 
@@ -261,9 +284,12 @@ def scores(items: dict[str, ItemView], result: Overall) -> list[Score]:
         undecided = len(views) - len(decided)
         value = _score_value(views) if decided else None
         parts = [f"{v.item.id} {v.status} ({v.item.severity})" for v in failed]
+        waived = [v.item.id for v in views if v.status == WAIVED]
         if not failed and decided:
             passed = sum(1 for v in decided if v.status == PASS)
-            parts.append(f"{passed} pass, {len(decided) - passed} n/a")
+            parts.append(f"{passed} pass, {len(decided) - passed - len(waived)} n/a")
+        if waived:
+            parts.append(f"waived: {', '.join(waived)}")
         if undecided:
             parts.append(f"{undecided} of {len(views)} not decided yet")
         rows.append(Score(aspect, value, final=undecided == 0, notes="; ".join(parts)))
@@ -324,6 +350,9 @@ def verdict(items: dict[str, ItemView], phases: dict[str, PhaseResult], signoffs
     na = [v.item.id for v in items.values() if v.status == NA]
     if na:  # an item that does not apply is said, never hidden inside a GO
         reason += f"; {len(na)} item{'s' if len(na) > 1 else ''} N/A: {', '.join(na)}"
+    waived = [v.item.id for v in items.values() if v.status == WAIVED]
+    if waived:  # nor a waived one
+        reason += f"; {len(waived)} item{'s' if len(waived) > 1 else ''} WAIVED: {', '.join(waived)}"
     if todo:
         reason += f"; still to do: phase {_ranges(todo)}"
     if failed:
@@ -362,4 +391,5 @@ def summary(items: dict[str, ItemView], phases: dict[str, PhaseResult], result: 
         not_applicable=na,
         pending=len(result.pending),
         critical_issues=len(result.critical_issues),
+        waived=sum(1 for v in views if v.status == WAIVED),
     )

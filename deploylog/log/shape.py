@@ -11,10 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from deploylog import figures
-from deploylog.result import ERROR, FAIL, MANUAL, NA, PASS, SKIP
+from deploylog import catalogue, figures
+from deploylog.result import ERROR, FAIL, MANUAL, NA, PASS, SKIP, WAIVED
 
-STATUSES = (PASS, FAIL, ERROR, NA, SKIP, MANUAL)
+STATUSES = (PASS, FAIL, ERROR, NA, SKIP, MANUAL, WAIVED)
 TEXT = (str,)
 NUMBER = (int, float)
 OPTIONAL_INT = (int, type(None))
@@ -38,6 +38,8 @@ EVENT: dict[str, Fields] = {
         "hostname": (TEXT, False),
         "exit_status": (OPTIONAL_INT, False),
         "snapshots": ((list,), False),
+        "items": ((list,), False),  # definitions of the deployment's own items
+        "waivers": ((list,), False),
     },
     "manual": {"item": (TEXT, True), "status": (TEXT, True), "tester": (TEXT, False), "time": (TEXT, False)},
     "signoff": {"role": (TEXT, True), "name": (TEXT, True), "decision": (TEXT, True), "time": (TEXT, True)},
@@ -65,7 +67,11 @@ RESULT: Fields = {
     "duration": (NUMBER, False),
     "started": (TEXT, False),
     "finished": (TEXT, False),
+    "waived_status": (TEXT, False),
+    "waiver": ((dict,), False),
 }
+# An item of the deployment's own, as a run records it: the log draws it like a built-in one.
+DEFINITION: Fields = {key: (TEXT, True) for key in ("id", "phase", "title", "expected", "severity", "aspect")}
 TIMES = ("started", "finished", "time")
 
 
@@ -103,6 +109,10 @@ def _event(index: int, event: Any, event_types: tuple[str, ...]) -> str | None:
         return found
     if kind == "manual":
         return _status(event, where)
+    for n, data in enumerate(event.get("items") or []):
+        found = _definition(data, f"{where}: items[{n}]")
+        if found:
+            return found
     for n, entry in enumerate(event["results"]):
         at = f"{where}: results[{n}]"
         if not isinstance(entry, dict):
@@ -110,6 +120,19 @@ def _event(index: int, event: Any, event_types: tuple[str, ...]) -> str | None:
         found = _fields(entry, RESULT, at) or _status(entry, at) or _figures(entry, at)
         if found:
             return found
+    return None
+
+
+def _definition(data: Any, where: str) -> str | None:
+    if not isinstance(data, dict):
+        return f"{where} is a JSON {type(data).__name__}, not an item definition"
+    found = _fields(data, DEFINITION, where)
+    if found:
+        return found
+    if catalogue.phase_of(data["id"]) != data["phase"]:
+        return f"{where}: id {_short(data['id'])} is not an item of phase {_short(data['phase'])}"
+    if data["severity"] not in catalogue.SEVERITIES or data["aspect"] not in catalogue.ASPECTS:
+        return f"{where}: severity {_short(data['severity'])} or aspect {_short(data['aspect'])} unknown"
     return None
 
 

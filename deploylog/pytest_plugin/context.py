@@ -1,4 +1,5 @@
-"""Per-session state of the plugin, in pytest's stash: the Spec, the session start, each test's result."""
+"""Per-session state of the plugin, in pytest's stash: the Spec, the session start, the items of the
+deployment's own, the waivers in force, each test's result."""
 
 from __future__ import annotations
 
@@ -7,14 +8,19 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from deploylog import options
+from deploylog import catalogue, options
+from deploylog import waivers as waivers_mod
 from deploylog.result import CheckResult
 from deploylog.spec import Spec, SpecError
 
 SESSION_START = pytest.StashKey[dt.datetime]()
 SPEC = pytest.StashKey["Spec | SpecError"]()
 RECORDED = pytest.StashKey[CheckResult]()
+UNDEFINED = pytest.StashKey[str]()  # why a test's item cannot be defined (an xdist worker errors the test with it)
+FINAL = pytest.StashKey[CheckResult]()  # the result the log records (outcome.final), once the test is over
 OBSERVED = pytest.StashKey["Observed"]()
+OWN_ITEMS = pytest.StashKey[dict[str, catalogue.Item]]()  # the items of the deployment's own this process collected
+WAIVERS = pytest.StashKey[waivers_mod.InForce]()
 
 
 @dataclass
@@ -32,6 +38,7 @@ class Observed:
     stop: float = 0.0
     duration: float = 0.0
     phases: list[str] = field(default_factory=list)
+    statements: list[str] = field(default_factory=list)  # what the test ran through the snapshot, as it ran
 
 
 def is_worker(config: pytest.Config) -> bool:
@@ -81,5 +88,19 @@ def recorded(node: pytest.Item) -> CheckResult | None:
     return node.stash.get(RECORDED, None)
 
 
+def final(node: pytest.Item) -> CheckResult | None:
+    """The test's result as the log records it (waiver applied); before its teardown, the one its check recorded."""
+    return node.stash.get(FINAL, None) or recorded(node)
+
+
 def observed(node: pytest.Item) -> Observed:
     return node.stash.setdefault(OBSERVED, Observed())
+
+
+def own_items(config: pytest.Config) -> dict[str, catalogue.Item]:
+    return config.stash.setdefault(OWN_ITEMS, {})
+
+
+def waivers(config: pytest.Config) -> waivers_mod.InForce:
+    """The waivers of this run (none until they are loaded, before the first test runs)."""
+    return config.stash.get(WAIVERS, waivers_mod.NONE)

@@ -1,4 +1,5 @@
-"""The fixtures a log test uses: the spec, the read-only snapshot, the baseline, its item id, `verdict`.
+"""The fixtures a log test uses: the spec, the read-only snapshot, the baseline, its item id, `verdict`;
+a [[checks]] entry's test also takes the baseline's data when it compares with it (`check_baseline`).
 
 A fixture that cannot provide its value raises DeploylogError with one line
 (unreachable database, missing baseline, invalid deploy.toml); the plugin
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 import testinfra
@@ -22,7 +24,7 @@ from deploylog.hostchecks import logs, service
 from deploylog.log import state as state_mod
 from deploylog.pytest_plugin import context, xdist
 from deploylog.result import MANUAL, NA, PASS, CheckResult
-from deploylog.spec import Spec
+from deploylog.spec import Check, Spec
 
 
 @pytest.fixture(scope="session")
@@ -54,6 +56,15 @@ def baseline(stored_baseline: baseline_mod.Baseline, snapshot: db.Snapshot) -> b
     """The stored baseline, refused unless it was taken on the database this run is connected to."""
     baseline_mod.check_identity(stored_baseline, snapshot.identity())
     return stored_baseline
+
+
+@pytest.fixture
+def check_baseline(request: pytest.FixtureRequest, declared_check: Check) -> dict[str, Any] | None:
+    """The baseline's data for a [[checks]] entry that compares with `baseline` (None for the others: no baseline needed)."""
+    if not declared_check.expectation.uses_baseline:
+        return None
+    stored: baseline_mod.Baseline = request.getfixturevalue("baseline")
+    return stored.data
 
 
 @pytest.fixture(scope="session")

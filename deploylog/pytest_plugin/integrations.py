@@ -12,19 +12,20 @@ from typing import Any
 
 import pytest
 
-from deploylog import catalogue
+from deploylog import catalogue, waivers
 from deploylog.log import meta as meta_mod
-from deploylog.pytest_plugin.context import item_id_of, load_spec, recorded
+from deploylog.pytest_plugin.context import final, item_id_of, load_spec
 from deploylog.redact import redact, redact_obj
-from deploylog.result import CheckResult
+from deploylog.result import WAIVED, CheckResult
 
 
 def _phase_of(item_id: str | None) -> str:
-    return catalogue.ITEMS[item_id].phase if item_id in catalogue.ITEMS else ""
+    return catalogue.phase_of(item_id or "")
 
 
 def evidence_text(result: CheckResult) -> str:
-    return redact("\n".join(p for p in (result.message, result.evidence, *result.queries) if p))
+    waived = f"WAIVED ({waivers.text(result.waived_status, result.waiver)})" if result.status == WAIVED else ""
+    return redact("\n".join(p for p in (waived, result.message, result.evidence, *result.queries) if p))
 
 
 class HtmlReport:
@@ -58,7 +59,7 @@ class JsonReport:
         if item_id is None:
             return {}
         data: dict[str, Any] = {"item": item_id, "phase": _phase_of(item_id)}
-        result = recorded(item)
+        result = final(item)
         if result is not None:
             data.update(
                 status=result.status,
@@ -67,6 +68,8 @@ class JsonReport:
                 queries=[redact(q) for q in result.queries],
                 host=result.host,
             )
+            if result.status == WAIVED:
+                data.update(waived_status=result.waived_status, waiver=redact_obj(result.waiver))
         return data
 
 

@@ -9,7 +9,10 @@ result that crosses to the log, attached to the teardown report:
   deploy.toml is invalid): ERROR, with the error's one line;
 - the call raised without recording (a custom item's failed `assert`: FAIL;
   anything else: ERROR); an error in teardown turns the result into ERROR;
-- skipped without a result: SKIP with the reason; passed without one: PASS.
+- skipped without a result: SKIP with the reason; passed without one: PASS;
+- then a waiver in force turns a FAIL or ERROR (or the SKIP of an item it
+  keeps from running) into WAIVED; a test that recorded no queries gets the
+  statements it ran through the snapshot as its Query evidence.
 
 Failure texts of log tests are cut to one line here too: the console, JUnit
 and pytest-html never show a raw traceback (unless --full-trace is given).
@@ -22,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from deploylog import waivers
 from deploylog.errors import DeploylogError
 from deploylog.pytest_plugin import context
 from deploylog.pytest_plugin.context import Observed
@@ -29,6 +33,7 @@ from deploylog.redact import redact
 from deploylog.result import ERROR, FAIL, PASS, SKIP, CheckResult, errored
 
 MAX_LINE = 400
+MAX_STATEMENTS = 100  # a test's own statements kept as its Query evidence
 
 
 def clip(text: str) -> str:
@@ -40,6 +45,8 @@ def exception_line(exc: BaseException) -> str:
     """One line naming what went wrong; a DeploylogError's message already is that line."""
     if isinstance(exc, DeploylogError | pytest.fail.Exception | pytest.skip.Exception):
         text = str(getattr(exc, "msg", None) or exc)
+    elif isinstance(exc, AssertionError) and str(exc).strip():  # a test's own assert: its message is the verdict
+        text = str(exc)
     else:
         text = f"{type(exc).__name__}: {exc}"
     lines = [line for line in text.splitlines() if line.strip()]
@@ -96,7 +103,16 @@ def _consistent(result: CheckResult, seen: Observed) -> bool:
 
 
 def final(item: pytest.Item, item_id: str) -> CheckResult:
-    """The test's result as the log records it."""
+    """The test's result as the log records it (a waiver in force applied, the snapshot's statements as its queries)."""
+    result = _decided(item, item_id)
+    ran = context.observed(item).statements
+    if ran and not result.queries:  # a test that only asserts: the SQL it ran is its Query evidence
+        more = [f"... {len(ran) - MAX_STATEMENTS} more statement(s)"] if len(ran) > MAX_STATEMENTS else []
+        result = result.replace(queries=(*ran[:MAX_STATEMENTS], *more))
+    return waivers.apply(result, context.waivers(item.config))
+
+
+def _decided(item: pytest.Item, item_id: str) -> CheckResult:
     seen = context.observed(item)
     recorded = context.recorded(item)
     timing: dict[str, Any] = {

@@ -14,10 +14,12 @@ from typing import Any
 
 import pytest
 
+from deploylog import checks
 from deploylog.errors import DeploylogError
 from deploylog.log import actions, state
 from deploylog.pytest_plugin import context, outcome, xdist
 from deploylog.redact import redact
+from deploylog.spec import Spec
 
 PLUGIN_NAME = "deploylog-execution-log"
 VERDICT_COLOURS = {"GO": {"green": True}, "NO-GO": {"yellow": True}, "ROLLBACK": {"red": True}}
@@ -86,7 +88,10 @@ class ExecutionLog:
                 "exit_status": exitstatus,
                 "snapshots": sorted({*self.snapshots, *filter(None, [xdist.snapshot_note(self.config)])}),
                 "results": self.entries,
+                **self.own_items(spec),
             }
+            if spec.waivers.file:  # the waivers this run used: in the state, so in the log's digest
+                run["waivers"] = context.waivers(self.config).record()
             view, written = actions.append(target, run, set_aside_damaged=True)
         except actions.LogNotRendered as exc:
             self.fail(f"deploylog: NOT RENDERED — the results of this run are {exc}")
@@ -114,11 +119,19 @@ class ExecutionLog:
                 "this run starts a new log WITHOUT the earlier results: look at the moved file"
             )
 
+    def own_items(self, spec: Spec) -> dict[str, Any]:
+        """The run's `items`: the definitions of the deployment's own items (tests', [[checks]]), for a log rendered later."""
+        own = {**context.own_items(self.config), **{c.item: checks.definition(c) for c in spec.checks}}
+        return {"items": [own[k].to_dict() for k in sorted(own)]} if own else {}
+
     def fail(self, line: str) -> None:
         self.failure = redact(line)
         self.verdict = None
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.entries:
+            for line in context.waivers(self.config).expired_lines():
+                terminalreporter.write_line(line, yellow=True)
         if self.summary:
             terminalreporter.write_line(self.summary)
 

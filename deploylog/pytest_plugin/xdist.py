@@ -18,12 +18,14 @@ from typing import Any
 
 import pytest
 
-from deploylog import db
+from deploylog import catalogue, db
+from deploylog import waivers as waivers_mod
 from deploylog.errors import DeploylogError
 from deploylog.pytest_plugin import context
 
 SNAPSHOT_KEY = "deploylog_snapshot"
 START_KEY = "deploylog_session_start"
+ITEMS_KEY = "deploylog_items"  # a worker's items of the deployment's own, for the controller's run record
 SNAPSHOT_NOTE = pytest.StashKey[str]()
 CONTROLLER = "deploylog-xdist-controller"
 SNAPSHOT_QUERY = "SELECT txid_current_snapshot()::text"
@@ -40,6 +42,13 @@ def session_start(config: pytest.Config) -> dt.datetime | None:
     workerinput: dict[str, Any] = getattr(config, "workerinput", {})
     text = workerinput.get(START_KEY)
     return dt.datetime.fromisoformat(text) if text else None
+
+
+def share_own_items(config: pytest.Config) -> None:
+    """In a worker: hand the items of the deployment's own it collected to the controller (sent when it finishes)."""
+    workeroutput: dict[str, Any] | None = getattr(config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput[ITEMS_KEY] = [i.to_dict() for i in context.own_items(config).values()]
 
 
 def process_name(config: pytest.Config) -> str:
@@ -101,6 +110,21 @@ class Controller:
                 except DeploylogError:
                     self.snapshot = None  # each worker then reports the database error on its items
         return self.exported
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        """The waivers file is checked here, before any worker starts: a file that cannot be used stops the run (exit 4)."""
+        loaded = context.load_spec(self.config)
+        if isinstance(loaded, DeploylogError):
+            return  # each worker's items report it
+        try:
+            self.config.stash[context.WAIVERS] = waivers_mod.for_run(loaded, context.session_start(self.config).date())
+        except DeploylogError as exc:
+            pytest.exit(f"deploylog: configuration error, nothing run or recorded: {exc}", int(pytest.ExitCode.USAGE_ERROR))
+
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        shared = getattr(node, "workeroutput", {}).get(ITEMS_KEY) or []
+        context.own_items(self.config).update({d["id"]: catalogue.Item.from_dict(d) for d in shared})
 
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput[START_KEY] = context.session_start(self.config).isoformat()

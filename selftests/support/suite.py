@@ -22,7 +22,7 @@ from deploylog.demo import module_repo
 
 REPO = Path(__file__).resolve().parents[2]
 # A status summarising several testcases of one item (several hosts): the worst wins.
-SEVERITY = ["PASS", "NA", "SKIP", "MANUAL", "FAIL", "ERROR"]
+SEVERITY = ["PASS", "NA", "WAIVED", "SKIP", "MANUAL", "FAIL", "ERROR"]
 
 
 @dataclass
@@ -92,6 +92,15 @@ class Deployment:
                 self.config.setdefault(name, {}).update(values)
         self.config_path.write_text(tomlwrite.dumps(self.config))
         return self
+
+    def add_tests(self, name: str, text: str) -> Path:
+        """A test file of the deployment's own, in <root>/tests, which deploy.toml names in [paths] tests."""
+        folder = self.root / "tests"
+        folder.mkdir(exist_ok=True)
+        path = folder / name
+        path.write_text(text)
+        self.configure(paths={"tests": [str(folder)]})
+        return path
 
     def run(self, *args: str, timeout: int = 300, env: dict[str, str] | None = None) -> SuiteRun:
         """Run the log suite; the caller's PG* variables are dropped unless given in `env`."""
