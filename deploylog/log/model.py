@@ -34,6 +34,7 @@ class RunView:
     counts: dict[str, int]
     phases: list[str]
     snapshots: list[str] = field(default_factory=list)  # the database snapshot each process read
+    odoo: list[str] = field(default_factory=list)  # the Odoo version and layout the snapshot found
 
 
 @dataclass
@@ -58,6 +59,11 @@ class LogView:
     digest: str
     testers: list[str] = field(default_factory=list)
     set_aside: list[dict[str, Any]] = field(default_factory=list)  # damaged states this log replaced
+
+    @property
+    def odoo(self) -> str:
+        """The Odoo version and layout found by the latest run that read the database ('' before any)."""
+        return next(("; ".join(run.odoo) for run in reversed(self.runs) if run.odoo), "")
 
     def set_aside_by(self, seq: int) -> dict[str, Any] | None:
         """The damaged state the event `seq` moved aside: only the first event of a new state can have."""
@@ -159,6 +165,7 @@ def _run_views(state: dict[str, Any]) -> list[RunView]:
                 counts=counts,
                 phases=sorted(phases, key=lambda p: list(catalogue.PHASES).index(p) if p in catalogue.PHASES else 99),
                 snapshots=list(run.get("snapshots") or []),
+                odoo=list(run.get("odoo") or []),
             )
         )
     return out

@@ -38,6 +38,7 @@ EVENT: dict[str, Fields] = {
         "hostname": (TEXT, False),
         "exit_status": (OPTIONAL_INT, False),
         "snapshots": ((list,), False),
+        "odoo": ((list,), False),
     },
     "manual": {"item": (TEXT, True), "status": (TEXT, True), "tester": (TEXT, False), "time": (TEXT, False)},
     "signoff": {"role": (TEXT, True), "name": (TEXT, True), "decision": (TEXT, True), "time": (TEXT, True)},
