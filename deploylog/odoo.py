@@ -96,44 +96,43 @@ PAYMENTS_ALONE = sql.SQL("account_payment p")
 
 @dataclass(frozen=True)
 class PaymentLayout:
-    """Where a payment's state, name and date live, and which states count as posted."""
+    """Where a payment's state, name and date live (`home`), and which states count as posted."""
 
     key: str  # "entry" (Odoo <=17) | "own" (Odoo 18+), recorded in the baseline
     versions: str
     short: str  # the log header's words
     summary: str
-    state_column: str  # table.column
-    name_column: str
-    date_column: str
+    home: str  # the table holding the payment's state, name and date: account_move (its entry) or account_payment
     posted_states: tuple[str, ...]
-    entry_link: str  # the account_move column pointing back at the payment
     signature: Reads  # the columns this layout must have (pg_catalog)
 
-    def _alias(self, column: str) -> sql.Composable:
-        """table.column -> p.column / m.column (constants of this module: SQL text, no identifier quoting)."""
-        table, name = column.split(".")
-        return sql.SQL(f"{'p' if table == 'account_payment' else 'm'}.{name}")
-
     @property
-    def reads_entry(self) -> bool:
-        return any(c.startswith("account_move.") for c in (self.state_column, self.name_column, self.date_column))
+    def alias(self) -> str:
+        return "m" if self.home == "account_move" else "p"
 
     @property
     def source(self) -> sql.Composable:
-        """FROM clause of the payments (`p`), with their entry (`m`) when a column of it is read."""
-        return PAYMENTS_WITH_ENTRY if self.reads_entry else PAYMENTS_ALONE
+        """FROM clause of the payments (`p`), with their entry (`m`) when the payment's columns are the entry's."""
+        return PAYMENTS_WITH_ENTRY if self.alias == "m" else PAYMENTS_ALONE
+
+    def _column(self, name: str) -> sql.Composable:
+        return sql.SQL(f"{self.alias}.{name}")  # constants of this module: SQL text, no identifier quoting
 
     @property
     def state(self) -> sql.Composable:
-        return self._alias(self.state_column)
+        return self._column("state")
 
     @property
     def name(self) -> sql.Composable:
-        return self._alias(self.name_column)
+        return self._column("name")
 
     @property
     def date(self) -> sql.Composable:
-        return self._alias(self.date_column)
+        return self._column("date")
+
+    @property
+    def state_column(self) -> str:
+        return f"{self.home}.state"
 
     def posted(self) -> sql.Composable:
         """The "posted payment" condition of this layout."""
@@ -142,30 +141,23 @@ class PaymentLayout:
     @property
     def reads(self) -> Reads:
         """What source, state, name and date read."""
-        tables: dict[str, tuple[str, ...]] = {"account_payment": ("id", "move_id")}
-        if self.reads_entry:
-            tables["account_move"] = ("id",)
-        declared = Reads(tables)
-        for column in (self.state_column, self.name_column, self.date_column):
-            table, name = column.split(".")
-            declared = declared + Reads({table: (name,)})
-        return declared
+        joined = Reads({"account_move": ("id",)}) if self.alias == "m" else Reads()
+        return Reads({"account_payment": ("id", "move_id")}) + joined + Reads({self.home: ("state", "name", "date")})
 
     def describe(self) -> str:
         states = ", ".join(self.posted_states)
         return f"{self.versions} payment layout: {self.summary}; posted payments = {self.state_column} in ({states})"
 
 
+# Odoo <=17: account.payment _inherits account.move; Odoo 18+: its own columns, the entry optional. The
+# signatures name the entry's link back to the payment too: account_move.payment_id, renamed origin_payment_id.
 PAYMENT_IS_ENTRY = PaymentLayout(
     key="entry",
     versions="Odoo <=17",
     short="payments are journal entries",
     summary="a payment is a journal entry (account_payment.move_id NOT NULL): its state, name and date are account_move's",
-    state_column="account_move.state",
-    name_column="account_move.name",
-    date_column="account_move.date",
+    home="account_move",
     posted_states=("posted",),
-    entry_link="payment_id",
     signature=Reads({"account_payment": ("move_id",), "account_move": ("state", "name", "date", "payment_id")}),
 )
 PAYMENT_OWN = PaymentLayout(
@@ -174,11 +166,8 @@ PAYMENT_OWN = PaymentLayout(
     short="payments with their own state, entry optional",
     summary="a payment has its own state, name and date (account_payment), its journal entry optional "
     "(account_payment.move_id may be NULL: payments counted from account_payment alone)",
-    state_column="account_payment.state",
-    name_column="account_payment.name",
-    date_column="account_payment.date",
+    home="account_payment",
     posted_states=("in_process", "paid"),
-    entry_link="origin_payment_id",
     signature=Reads({"account_payment": ("state", "name", "date", "move_id"), "account_move": ("origin_payment_id",)}),
 )
 

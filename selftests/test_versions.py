@@ -108,6 +108,17 @@ def test_odoo_18_payments_fail_on_their_own_layout(tmp_path, odoo_db_of):
     assert run.message("5.4") == f"[5.4] MISMATCH (CRITICAL!): reconciled_payments fingerprint changed: changed row id(s) {paid}"
 
 
+def test_odoo_16_payment_deleted_fails_5_1_naming_it(tmp_path, odoo_db_of):
+    """Odoo 16 reads as 17 does (payments are journal entries): a payment deleted after phase 0 fails 5.1."""
+    deployment, db = versioned(tmp_path, odoo_db_of, 16)
+    deployed(deployment, db, 16)
+    victim = db.scalar("SELECT max(id) FROM account_payment WHERE NOT is_reconciled")
+    db.execute("DELETE FROM account_payment WHERE id = %s", (victim,))
+    run = post(deployment, ("5.1", "5.4"))
+    assert run.statuses() == {"5.1": "FAIL", "5.4": "PASS"}, run.output
+    assert run.message("5.1") == f"[5.1] MISMATCH: payments 400 -> 399 (-1); payments fingerprint changed: removed row id(s) {victim}"
+
+
 @pytest.mark.parametrize(
     ("version", "status", "message"),
     [
@@ -179,9 +190,11 @@ def test_a_layout_deploylog_does_not_know_is_an_error_naming_what_was_expected(t
     version, statement, item, message = UNKNOWN_LAYOUTS[fault]
     deployment, db = versioned(tmp_path, odoo_db_of, version)
     db.execute(statement)
-    run = phase0(deployment, ("0.1", "0.2", "0.3", "0.4"))
+    run = phase0(deployment, ("P.7", "0.1", "0.2", "0.3", "0.4"))
     assert run.status(item) == "ERROR", run.output
     assert run.message(item).startswith(message), run.message(item)
+    assert run.status("P.7") == "FAIL"  # said a day ahead
+    assert message in run.message("P.7"), run.message("P.7")
     # no baseline is written on an unknown payment layout (the groups are not in the baseline)
     assert run.status("0.3") == ("ERROR" if item == "0.1" else "PASS")
     assert run.status("0.2") == "PASS"  # what does not depend on the layout still runs

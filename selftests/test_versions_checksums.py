@@ -125,8 +125,9 @@ def test_code_that_was_upgraded_passes_4_9(deployment, odoo_db):
     assert run.status("4.9") == "PASS", run.output
     item = run.log()["items"]["4.9"]
     assert item["message"] == "code on disk matches the checksums click-odoo-update recorded for 1 module(s)"
-    assert "excluded: *.pyc, *.pyo, i18n/*.pot, i18n_extra/*.pot, static/*, tests/* (default); .po files kept for languages: ar, en" in (
-        item["evidence"]
+    assert (
+        "excluded: *.pyc, *.pyo, i18n/*.pot, i18n_extra/*.pot, static/*, tests/* (default); .po files kept for languages: ar, en"
+        in (item["evidence"])
     )
 
 
