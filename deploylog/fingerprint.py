@@ -37,14 +37,13 @@ def protected_set(name: str, snap: Snapshot, spec: Spec) -> tuple[sql.Composed, 
     """
     cfg = spec.reconciliation
     if name == "payments":
-        pay = odoo.payment_layout(snap)
         query = sql.SQL(
             """SELECT p.id, left(md5(ROW(p.id, p.move_id, p.amount, p.payment_type, p.partner_type, p.partner_id,
-                      p.currency_id, {state}, {date}, {name})::text), 16) AS h
+                      p.currency_id, {payment_state}, {payment_date}, {payment_name})::text), 16) AS h
                FROM {payments}"""
-        ).format(state=pay.state, date=pay.date, name=pay.name, payments=pay.source)
+        ).format(**odoo.payment_fragments(snap))
         columns = ("id", "amount", "payment_type", "partner_type", "partner_id", "currency_id")
-        return query, pay.reads + Reads({"account_payment": columns})
+        return query, odoo.payment_layout(snap).reads + Reads({"account_payment": columns})
     if name == "posted_invoices":
         query = sql.SQL(
             """SELECT m.id, left(md5(ROW(m.id, m.name, m.move_type, m.state, m.date, m.partner_id,
@@ -64,19 +63,18 @@ def protected_set(name: str, snap: Snapshot, spec: Spec) -> tuple[sql.Composed, 
         )
         return query, Reads({cfg.table: ("id", cfg.move_column, cfg.reconciliation_column)})
     if name == "reconciled_payments":
-        pay = odoo.payment_layout(snap)
         in_recon: sql.Composable = sql.SQL("false")
-        reads = pay.reads + Reads({"account_payment": ("id", "amount", "is_reconciled")})
+        reads = odoo.payment_layout(snap).reads + Reads({"account_payment": ("id", "amount", "is_reconciled")})
         if not odoo.reconciliation_absent(snap, spec):
             in_recon = sql.SQL("EXISTS (SELECT 1 FROM {t} l WHERE l.{mc} = p.move_id)").format(
                 t=sql.Identifier(cfg.table), mc=sql.Identifier(cfg.move_column)
             )
             reads = reads + Reads({cfg.table: (cfg.move_column,)})
         query = sql.SQL(
-            """SELECT p.id, left(md5(ROW(p.id, p.amount, {state}, p.move_id, p.is_reconciled, {in_recon})::text), 16) AS h
+            """SELECT p.id, left(md5(ROW(p.id, p.amount, {payment_state}, p.move_id, p.is_reconciled, {in_recon})::text), 16) AS h
                FROM {payments}
                WHERE p.is_reconciled OR {in_recon}"""
-        ).format(state=pay.state, in_recon=in_recon, payments=pay.source)
+        ).format(in_recon=in_recon, **odoo.payment_fragments(snap))
         return query, reads
     raise KeyError(name)
 

@@ -295,6 +295,22 @@ def group_layout(snap: Snapshot) -> GroupLayout:
     return snap.memo("group_layout", read)
 
 
+def payment_fragments(snap: Snapshot) -> dict[str, sql.Composable]:
+    """The payment layout's SQL fragments by name, for a query template (a protected set's definition).
+
+    {payments}: the FROM clause (`p`, and its entry `m` where needed); {payment_state}, {payment_name},
+    {payment_date}: the payment's own or its entry's columns; {posted_payment}: the posted condition.
+    """
+    pay = payment_layout(snap)
+    return {
+        "payments": pay.source,
+        "payment_state": pay.state,
+        "payment_name": pay.name,
+        "payment_date": pay.date,
+        "posted_payment": pay.posted(),
+    }
+
+
 def payment_note(snap: Snapshot) -> str:
     """The line an item whose SQL depends on the payment layout shows in its evidence."""
     return f"Schema: {version(snap).label}; {payment_layout(snap).describe()}"
