@@ -159,6 +159,9 @@ def deployed_modules(spec: Spec, host: Host) -> dict[str, str]:
 
 
 def _short(checksum: Any) -> str:
+    """The recorded value as the log shows it: click-odoo-update records false for an addon it found no folder of."""
+    if checksum is False:
+        return "false (no folder on the addons path when click-odoo-update ran)"
     return str(checksum) if isinstance(checksum, str) else repr(checksum)
 
 
