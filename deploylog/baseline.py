@@ -120,6 +120,7 @@ def capture(snap: Snapshot, spec: Spec, started_at: dt.datetime, staging: Path, 
         "snapshot_time": snap.snapshot_time().isoformat(),
         "database": identity.as_dict(),
         "module_state": module.values,
+        "odoo": schema_of(snap),
         "figures": figures(snap, spec),
         "fingerprints": prints,
         "code": code,
@@ -129,6 +130,35 @@ def capture(snap: Snapshot, spec: Spec, started_at: dt.datetime, staging: Path, 
         data["checks"] = declared
     data["digest"] = canonical_digest(data)
     return data
+
+
+def schema_of(snap: Snapshot) -> dict[str, str]:
+    """The Odoo release and payment layout the baseline's figures and fingerprints were computed on."""
+    return {"version": odoo.version(snap).latest_version, "payments": odoo.payment_layout(snap).key}
+
+
+def schema_line(data: dict[str, Any]) -> str:
+    schema = data["odoo"]
+    return f"Odoo: base {schema['version']}, payment layout {schema['payments']!r}"
+
+
+def layout_change(base: Baseline, snap: Snapshot) -> str:
+    """Why the baseline's payment figures cannot be compared with this database ('' when they can).
+
+    A baseline taken on another payment layout (a major-version migration in
+    between) would report every payment as changed: that is an error, not a diff.
+    """
+    before = base.data.get("odoo")
+    if not before:  # taken by an earlier release of deploylog: Odoo 17 only
+        return ""
+    now = schema_of(snap)
+    if before["payments"] == now["payments"]:
+        return ""
+    return (
+        f"the baseline was taken on Odoo base {before['version']} (payment layout {before['payments']!r}), the database now "
+        f"runs base {now['version']} (payment layout {now['payments']!r}): its payment figures and fingerprints are not "
+        "comparable; a major-version migration is not a module deployment (new [deployment] id, then phase 0)"
+    )
 
 
 def archive_existing(spec: Spec) -> Path | None:

@@ -19,7 +19,7 @@ from deploylog.access import did_you_mean
 from deploylog.db import Snapshot, on_snapshot
 from deploylog.errors import DeploylogError
 from deploylog.figures import Comparison, Distribution, Integrity
-from deploylog.result import CheckResult, failed, not_applicable, verdict
+from deploylog.result import CheckResult, errored, failed, not_applicable, verdict
 from deploylog.spec import Spec
 
 MAX_IDS_SHOWN = 20
@@ -49,7 +49,7 @@ def payment_state_distribution(snap: Snapshot, spec: Spec) -> CheckResult:
         problems.append(f"{pay['null_approval_state']} payment(s) with NULL approval_state")
     evidence = "\n".join(
         [
-            f"Payments by state ({pay['state_column']}):",
+            f"Payments by state ({pay['state_column']}; posted = {', '.join(pay['posted_states'])}): {pay['posted']} posted",
             _table(pay["by_state"], ("state", "count")),
             "",
             "Payments by approval_state:",
@@ -57,6 +57,8 @@ def payment_state_distribution(snap: Snapshot, spec: Spec) -> CheckResult:
             "",
             f"Posted invoices ({', '.join(inv['move_types'])}): {inv['posted']}",
             _table(inv["posted_by_type"], ("move_type", "posted")),
+            "",
+            odoo.payment_note(snap),
         ]
     )
     nulls = (
@@ -239,6 +241,7 @@ def _baseline_evidence(data: dict[str, Any], path: Any) -> str:
             f"file: {path}",
             f"baseline digest: {data['digest']}",
             f"database: {db['database']} (oid {db['oid']}, cluster {db['system_identifier']}, PostgreSQL {db['server_version']})",
+            *([baseline_mod.schema_line(data)] if data.get("odoo") else []),
             *(f"code HEAD before ({host}): {e['head']} on {e['branch']}" for host, e in sorted(data["code"]["hosts"].items())),
         ]
     )
@@ -255,11 +258,16 @@ def _group_lines(found: dict[str, Any]) -> str:
             lines.append(f"{xmlid}: DOES NOT EXIST{did_you_mean(g['similar'])}")
         else:
             logins = ", ".join(g["logins"][:10]) or "-"
+            implied = f" ({g['through_implied']} through an implying group)" if g.get("through_implied") else ""
             lines.append(
-                f"{xmlid} ({g['name']}, id {g['id']}): {g['active_members']} active member(s) [{logins}], "
+                f"{xmlid} ({g['name']}, id {g['id']}): {g['active_members']} active member(s){implied} [{logins}], "
                 f"{g['inactive_members']} inactive"
             )
     return "\n".join(lines)
+
+
+def _members_evidence(snap: Snapshot, found: odoo.Figure) -> str:
+    return f"{_group_lines(found.values)}\n\n{odoo.group_note(snap)}"
 
 
 @on_snapshot
@@ -269,15 +277,21 @@ def manager_members(snap: Snapshot, spec: Spec, item: str) -> CheckResult:
     found = odoo.group_members(snap, [xmlid])
     g = found[xmlid]
     minimum = spec.thresholds.min_manager_members
+    evidence = _members_evidence(snap, found)
     if not g["exists"]:
-        return verdict(item, False, _missing_group(xmlid, g), evidence=_group_lines(found.values), queries=found.queries)
+        return verdict(item, False, _missing_group(xmlid, g), evidence=evidence, queries=found.queries)
+    implied = f", {g['through_implied']} through an implying group" if g["through_implied"] else ""
     return verdict(
         item,
         g["active_members"] >= minimum,
-        f"{g['name']} has {g['active_members']} active member(s) (expected >= {minimum})",
-        evidence=_group_lines(found.values),
+        f"{g['name']} has {g['active_members']} active member(s){implied} (expected >= {minimum})",
+        evidence=evidence,
         queries=found.queries,
-        figures={"active_members": g["active_members"], "inactive_members": g["inactive_members"]},
+        figures={
+            "active_members": g["active_members"],
+            "inactive_members": g["inactive_members"],
+            "through_implied": g["through_implied"],
+        },
     )
 
 
@@ -302,7 +316,7 @@ def user_permissions(snap: Snapshot, spec: Spec) -> CheckResult:
     message = "; ".join(problems) or (
         f"{manager['name']} has {manager['active_members']} active member(s); Reviewer and Approver groups exist"
     )
-    return verdict("0.4", not problems, message, evidence=_group_lines(found.values), queries=found.queries)
+    return verdict("0.4", not problems, message, evidence=_members_evidence(snap, found), queries=found.queries)
 
 
 @on_snapshot
@@ -342,6 +356,7 @@ def workflow_distribution(snap: Snapshot, spec: Spec) -> CheckResult:
         f"Payments created in the last {fig['window_days']} days: {fig['total']}\n"
         + _table(fig["distribution"], ("approval_state", "count"))
         + ("\n\nAnomalies:\n- " + "\n- ".join(anomalies) if anomalies else "\n\nAnomalies: none")
+        + f"\n\n{odoo.payment_note(snap)}"
     )
     message = (
         "ANOMALIES DETECTED: " + "; ".join(anomalies)
@@ -392,6 +407,11 @@ def integrity(snap: Snapshot, spec: Spec, base: baseline_mod.Baseline, item: str
     if all(base.figures.get(k) is None and now.get(k) is None for k in keys):
         reason = odoo.reconciliation_lines(snap, spec).values.get("reason", "figure not available")
         return not_applicable(item, reason)
+    found = fingerprint.protected_set(set_name, snap, spec)
+    note = odoo.layout_note(snap, found[1]) if found else ""
+    moved = baseline_mod.layout_change(base, snap) if note else ""
+    if moved:
+        return errored(item, moved, evidence=note)
     # the counts' pre / post / difference lines are drawn by the log from the Integrity figures
     lines: list[str] = []
     problems: list[str] = []
@@ -436,7 +456,7 @@ def integrity(snap: Snapshot, spec: Spec, base: baseline_mod.Baseline, item: str
         item,
         not problems,
         message,
-        evidence="\n".join(lines),
+        evidence="\n".join([*lines, "", note] if note else lines),
         queries=queries,
         figures=Integrity(
             comparisons=tuple(Comparison(k, base.figures.get(k), now.get(k)) for k in keys),

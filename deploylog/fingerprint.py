@@ -28,19 +28,22 @@ SETS = ("payments", "posted_invoices", "reconciliation_lines", "reconciled_payme
 
 
 def protected_set(name: str, snap: Snapshot, spec: Spec) -> tuple[sql.Composed, Reads] | None:
-    """(SELECT id, h, what it reads) for one protected set; None when the set cannot exist here (optional, absent)."""
-    lay = odoo.layout(snap)
-    state = lay.payment_state()
-    joined = lay.payment_state_reads()
+    """(SELECT id, h, what it reads) for one protected set; None when the set cannot exist here (optional, absent).
+
+    The payment sets are written with the version's fragments (odoo.payment_layout):
+    counted from account_payment alone, the payment's own state, name and date
+    from Odoo 18 on, its journal entry's up to Odoo 17 (where the expression is
+    the one of earlier releases: a baseline taken with them still compares).
+    """
     cfg = spec.reconciliation
     if name == "payments":
         query = sql.SQL(
             """SELECT p.id, left(md5(ROW(p.id, p.move_id, p.amount, p.payment_type, p.partner_type, p.partner_id,
-                      p.currency_id, {state}, m.date, m.name)::text), 16) AS h
-               FROM account_payment p JOIN account_move m ON m.id = p.move_id"""
-        ).format(state=state)
+                      p.currency_id, {payment_state}, {payment_date}, {payment_name})::text), 16) AS h
+               FROM {payments}"""
+        ).format(**odoo.payment_fragments(snap))
         columns = ("id", "amount", "payment_type", "partner_type", "partner_id", "currency_id")
-        return query, joined + Reads({"account_payment": columns, "account_move": ("date", "name")})
+        return query, odoo.payment_layout(snap).reads + Reads({"account_payment": columns})
     if name == "posted_invoices":
         query = sql.SQL(
             """SELECT m.id, left(md5(ROW(m.id, m.name, m.move_type, m.state, m.date, m.partner_id,
@@ -61,17 +64,17 @@ def protected_set(name: str, snap: Snapshot, spec: Spec) -> tuple[sql.Composed, 
         return query, Reads({cfg.table: ("id", cfg.move_column, cfg.reconciliation_column)})
     if name == "reconciled_payments":
         in_recon: sql.Composable = sql.SQL("false")
-        reads = joined + Reads({"account_payment": ("id", "amount", "is_reconciled")})
+        reads = odoo.payment_layout(snap).reads + Reads({"account_payment": ("id", "amount", "is_reconciled")})
         if not odoo.reconciliation_absent(snap, spec):
             in_recon = sql.SQL("EXISTS (SELECT 1 FROM {t} l WHERE l.{mc} = p.move_id)").format(
                 t=sql.Identifier(cfg.table), mc=sql.Identifier(cfg.move_column)
             )
             reads = reads + Reads({cfg.table: (cfg.move_column,)})
         query = sql.SQL(
-            """SELECT p.id, left(md5(ROW(p.id, p.amount, {state}, p.move_id, p.is_reconciled, {in_recon})::text), 16) AS h
-               FROM account_payment p JOIN account_move m ON m.id = p.move_id
+            """SELECT p.id, left(md5(ROW(p.id, p.amount, {payment_state}, p.move_id, p.is_reconciled, {in_recon})::text), 16) AS h
+               FROM {payments}
                WHERE p.is_reconciled OR {in_recon}"""
-        ).format(state=state, in_recon=in_recon)
+        ).format(in_recon=in_recon, **odoo.payment_fragments(snap))
         return query, reads
     raise KeyError(name)
 

@@ -1,6 +1,7 @@
 """Self-test fixtures: the one PostgreSQL server of the session (`pg_cluster`), the generated
 Odoo-17-shaped template, a fresh copy of it per test through the janitor (`odoo_db`), and a
-deployment workdir that runs the real log suite in a subprocess."""
+deployment workdir that runs the real log suite in a subprocess. Odoo 16, 18 and 19 templates are
+generated on first use (`odoo_templates`), copied per test by `odoo_db_of(version)`."""
 
 from __future__ import annotations
 
@@ -29,9 +30,23 @@ def pg_cluster() -> Iterator[Cluster]:
 
 
 @pytest.fixture(scope="session")
-def odoo_template(pg_cluster: Cluster) -> str:
-    generate.generate(pg_cluster.dsn(), pg_cluster.dsn(TEMPLATE), TEMPLATE, seed=17)
-    return TEMPLATE
+def odoo_templates(pg_cluster: Cluster) -> Callable[[int], str]:
+    """The generated template of an Odoo version (16-19), generated once per session on first use."""
+    made: dict[int, str] = {}
+
+    def template(version: int) -> str:
+        if version not in made:
+            name = TEMPLATE if version == 17 else f"odoo{version}_template"
+            generate.generate(pg_cluster.dsn(), pg_cluster.dsn(name), name, seed=17, odoo=version)
+            made[version] = name
+        return made[version]
+
+    return template
+
+
+@pytest.fixture(scope="session")
+def odoo_template(odoo_templates: Callable[[int], str]) -> str:
+    return odoo_templates(17)
 
 
 @pytest.fixture
@@ -48,6 +63,21 @@ def odoo_db_factory(pg_cluster: Cluster, odoo_template: str) -> Iterator[Callabl
 
     def make(name: str) -> OdooDb:
         janitor = Janitor(pg_cluster, name, odoo_template)
+        janitors.append(janitor)
+        return janitor.__enter__()
+
+    yield make
+    for janitor in janitors:
+        janitor.drop()
+
+
+@pytest.fixture
+def odoo_db_of(pg_cluster: Cluster, odoo_templates: Callable[[int], str]) -> Iterator[Callable[[int], OdooDb]]:
+    """A fresh copy of the generated database of an Odoo version, dropped after the test."""
+    janitors: list[Janitor] = []
+
+    def make(version: int) -> OdooDb:
+        janitor = Janitor(pg_cluster, f"osus{version}_{next(_numbers)}", odoo_templates(version))
         janitors.append(janitor)
         return janitor.__enter__()
 

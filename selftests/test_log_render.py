@@ -40,10 +40,10 @@ def test_all_pass_ticks_every_pass_box_and_no_fail_box():
         assert "☐" in line and "☑" in line, line
         assert re.fullmatch(r"Status: (☑ [^☐☑]+)+(☐ [^☐☑]+)+", line.strip()), line  # pass boxes ticked, fail boxes not
     assert "Phases Completed: 7 / 7" in md
-    assert "Tests Passed: 41 / 41" in md  # 40 rows of the template + P.7
+    assert "Tests Passed: 42 / 42" in md  # 40 rows of the template + P.7 + 4.9
     assert "Critical Issues: 0" in md
     assert "**Phase 0 Result**: ☑ ALL PASS → Proceed ☐ FAIL → ABORT & ROLLBACK" in md
-    assert "**Phase 4 Result**: ☑ 7/7 TESTS PASS ☐ SOME TESTS FAIL" in md
+    assert "**Phase 4 Result**: ☑ 8/8 TESTS PASS ☐ SOME TESTS FAIL" in md  # 4.1-4.7 and 4.9
     assert "**Phase 5 Result**: ☑ ALL DATA INTACT ☐ DATA LOSS DETECTED (ROLLBACK!)" in md
     assert {s["score"] for s in doc["scores"].values()} == {5}
     assert md.count("☑ 5/5") == 6
@@ -108,7 +108,7 @@ def test_phase7_pending_is_provisional_and_unticked():
     assert "**Provisional**: MINOR ISSUES — 5 item(s) not decided yet: 7.1, 7.2, 7.3, 7.4, 7.5" in md
     assert "Status: ☐ PASS ☐ FAIL — PENDING (manual)" in block(md, "7.1")
     assert doc["verdict"]["decision"] == "GO" and "still to do: phase 7" in doc["verdict"]["reason"]
-    assert "Phases Completed: 7 / 7" in md and "Tests Passed: 36 / 41" in md
+    assert "Phases Completed: 7 / 7" in md and "Tests Passed: 37 / 42" in md
     functional = next(x for x in md.splitlines() if x.startswith("| Functional Tests"))
     assert "☑" not in functional and "provisional 5/5" in functional
     code = next(x for x in md.splitlines() if x.startswith("| Code Deployment"))

@@ -1,9 +1,16 @@
-"""Generate an Odoo-17-shaped database, set-based, deterministic for a seed.
+"""Generate an Odoo-shaped database (16, 17, 18 or 19), set-based, deterministic for a seed.
 
 Every row is produced by INSERT ... SELECT over generate_series; randomness is
 hashint8extended(row number, seed + salt), so the same seed gives the same
 database whatever plan PostgreSQL picks. Size scales from a few hundred rows
 (self-tests) to millions (bench/).
+
+The Odoo 17 schema and data are built first; another version is that database
+migrated the way Odoo's own migration leaves it (schema_<version>.sql, after
+the data): Odoo 18 moves payments off their journal entries (the cash
+journal's open payments then have none), Odoo 19 files groups under
+privileges. Odoo 19 stores direct group memberships only; 16-18 store the
+implied ones too, as Odoo writes them.
 """
 
 from __future__ import annotations
@@ -17,6 +24,16 @@ import psycopg
 from psycopg import sql
 
 MODULE = "payment_account_enhanced"
+ODOO_VERSIONS = (16, 17, 18, 19)
+# The migrations from the Odoo 17 database, applied in order, per version.
+MIGRATIONS = {16: ("schema_16.sql",), 17: (), 18: ("schema_18.sql",), 19: ("schema_18.sql", "schema_19.sql")}
+# Installed versions of the stock modules (OpenUpgrade's script folders name them).
+MODULE_VERSIONS = {
+    16: {"base": "16.0.1.3", "account": "16.0.1.2"},
+    17: {"base": "17.0.1.3", "account": "17.0.1.2"},
+    18: {"base": "18.0.1.3", "account": "18.0.1.3"},
+    19: {"base": "19.0.1.3", "account": "19.0.1.4"},
+}
 PAYMENT_GROUPS = ("user", "verifier", "reviewer", "approver", "authorizer", "poster", "manager")
 
 
@@ -46,14 +63,25 @@ def rnd(expr: str, salt: int) -> str:
     return f"((hashint8extended(({expr})::bigint, %(seed)s + {salt}) & 2147483647)::float8 / 2147483648.0)"
 
 
-def _schema_statements(name: str) -> tuple[list[str], list[str]]:
-    """(tables and constraints, indexes): indexes are built after the bulk load."""
+def _statements(name: str) -> list[str]:
+    """The statements of one of this package's SQL files, in order (comments dropped)."""
     text = resources.files("deploylog.demo").joinpath(name).read_text()
     text = re.sub(r"--[^\n]*", "", text)
-    statements = [s.strip() for s in text.split(";") if s.strip()]
+    return [s.strip() for s in text.split(";") if s.strip()]
+
+
+def _schema_statements(name: str) -> tuple[list[str], list[str]]:
+    """(tables and constraints, indexes): indexes are built after the bulk load."""
+    statements = _statements(name)
     indexes = [s for s in statements if re.match(r"CREATE (UNIQUE )?INDEX", s)]
     return [s for s in statements if s not in indexes], indexes
 
+
+IMPLIED_MEMBERSHIPS = """INSERT INTO res_groups_users_rel (gid, uid)
+       WITH RECURSIVE closure(uid, gid) AS (
+           SELECT uid, gid FROM res_groups_users_rel
+           UNION SELECT c.uid, i.hid FROM closure c JOIN res_groups_implied_rel i ON i.gid = c.gid)
+       SELECT DISTINCT gid, uid FROM closure ON CONFLICT DO NOTHING"""
 
 BASE_DATA = [
     """INSERT INTO res_currency (id, name, symbol, rounding, decimal_places, active)
@@ -111,24 +139,29 @@ BASE_DATA = [
        ('base', 'user_admin', 'res.users', 2, true),
        ('base', 'main_company', 'res.company', 1, true),
        ('base', 'module_category_payment_management', 'ir.module.category', 3, false)""",
-    # direct memberships; the implied closure is added below, as Odoo stores it
+    # direct memberships; Odoo 16-18 store the implied closure too (IMPLIED_MEMBERSHIPS)
     """INSERT INTO res_groups_users_rel (gid, uid) VALUES
        (2, 2), (4, 2), (16, 3), (12, 4), (13, 5), (10, 6), (16, 7), (3, 8),
        (1, 2), (1, 3), (1, 4), (1, 5), (1, 6), (1, 7)""",
-    """INSERT INTO res_groups_users_rel (gid, uid)
-       WITH RECURSIVE closure(uid, gid) AS (
-           SELECT uid, gid FROM res_groups_users_rel
-           UNION SELECT c.uid, i.hid FROM closure c JOIN res_groups_implied_rel i ON i.gid = c.gid)
-       SELECT DISTINCT gid, uid FROM closure ON CONFLICT DO NOTHING""",
     """INSERT INTO ir_module_module (name, shortdesc, author, latest_version, state, license, application, create_date)
-       VALUES ('base', '{"en_US": "Base"}', 'Odoo S.A.', '17.0.1.3', 'installed', 'LGPL-3', false, %(epoch)s),
-              ('web', '{"en_US": "Web"}', 'Odoo S.A.', '17.0.1.0', 'installed', 'LGPL-3', false, %(epoch)s),
-              ('account', '{"en_US": "Invoicing"}', 'Odoo S.A.', '17.0.1.2', 'installed', 'LGPL-3', true, %(epoch)s),
-              ('account_payment', '{"en_US": "Payment - Account"}', 'Odoo S.A.', '17.0.2.0', 'installed', 'LGPL-3', false, %(epoch)s),
+       VALUES ('base', '{"en_US": "Base"}', 'Odoo S.A.', %(base_version)s, 'installed', 'LGPL-3', false, %(epoch)s),
+              ('web', '{"en_US": "Web"}', 'Odoo S.A.', %(series)s || '.1.0', 'installed', 'LGPL-3', false, %(epoch)s),
+              ('account', '{"en_US": "Invoicing"}', 'Odoo S.A.', %(account_version)s, 'installed', 'LGPL-3', true, %(epoch)s),
+              ('account_payment', '{"en_US": "Payment - Account"}', 'Odoo S.A.', %(series)s || '.2.0', 'installed', 'LGPL-3', false,
+               %(epoch)s),
               ('payment_account_enhanced', '{"en_US": "Payment Workflow Hardening"}', 'OSUS', %(module_version)s,
                'installed', 'LGPL-3', false, %(epoch)s),
               ('sale', '{"en_US": "Sales"}', 'Odoo S.A.', NULL, 'uninstalled', 'LGPL-3', true, %(epoch)s),
               ('stock', '{"en_US": "Inventory"}', 'Odoo S.A.', NULL, 'uninstalled', 'LGPL-3', true, %(epoch)s)""",
+    """INSERT INTO res_lang (id, name, code, iso_code, url_code, active, direction, date_format, time_format, week_start,
+                             grouping, decimal_point, thousands_sep, create_date) VALUES
+       (1, 'English (US)', 'en_US', 'en', 'en', true, 'ltr', '%%m/%%d/%%Y', '%%H:%%M:%%S', '7', '[3,0]', '.', ',', %(epoch)s),
+       (2, 'Arabic / الْعَرَبيّة', 'ar_001', 'ar', 'ar', true, 'rtl', '%%d/%%m/%%Y', '%%H:%%M:%%S', '6', '[3,0]', '.', ',', %(epoch)s),
+       (3, 'French / Français', 'fr_FR', 'fr', 'fr', false, 'ltr', '%%d/%%m/%%Y', '%%H:%%M:%%S', '1', '[3,0]', ',', ' ', %(epoch)s)""",
+    """INSERT INTO ir_config_parameter (key, value, create_date) VALUES
+       ('database.create_date', %(epoch)s::text, %(epoch)s::timestamp),
+       ('database.uuid', md5(%(seed)s::text), %(epoch)s::timestamp),
+       ('web.base.url', 'http://localhost:8069', %(epoch)s::timestamp)""",
     """INSERT INTO account_account (id, name, code, account_type, reconcile, company_id) VALUES
        (1, '{"en_US": "Account Receivable"}', '121000', 'asset_receivable', true, 1),
        (2, '{"en_US": "Account Payable"}', '211000', 'liability_payable', true, 1),
@@ -369,17 +402,24 @@ def populate(
     size: Size = SMALL,
     seed: int = 17,
     today: str | None = None,
-    module_version: str = "17.0.1.0.8",
+    module_version: str | None = None,
     bank_reconciliation: bool = True,
+    odoo: int = 17,
 ) -> None:
-    """Load the schema and the data into an empty database."""
+    """Load the schema and the data of Odoo `odoo` into an empty database (module at `module_version`,
+    default <odoo>.0.1.0.8)."""
     import datetime as dt
 
+    if odoo not in ODOO_VERSIONS:
+        raise ValueError(f"Odoo {odoo}: the generator builds {', '.join(map(str, ODOO_VERSIONS))}")
     params: dict[str, Any] = {
         "seed": seed,
         "today": today or dt.date.today().isoformat(),
         "epoch": "2023-01-02 08:00:00",
-        "module_version": module_version,
+        "module_version": module_version or f"{odoo}.0.1.0.8",
+        "series": f"{odoo}.0",
+        "base_version": MODULE_VERSIONS[odoo]["base"],
+        "account_version": MODULE_VERSIONS[odoo]["account"],
         "payments": size.payments,
         "invoices": size.invoices,
         "reconciliation_lines": size.reconciliation_lines,
@@ -399,6 +439,7 @@ def populate(
             conn.execute(statement)
         for statement in [
             *BASE_DATA,
+            *([IMPLIED_MEMBERSHIPS] if odoo < 19 else []),
             INVOICES,
             PAYMENT_MOVES,
             ANALYZE,
@@ -420,6 +461,9 @@ def populate(
             _sync_sequences(conn, ("account_bank_reconciliation", "account_bank_reconciliation_line"))
         for statement in indexes:
             conn.execute(statement)
+        for migration in MIGRATIONS[odoo]:
+            for statement in _statements(migration):
+                conn.execute(statement)
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
 

@@ -2,6 +2,9 @@
 -- constraints and indexes Odoo's ORM creates for them (account + the
 -- payment_account_enhanced module), plus the non-stock bank reconciliation
 -- tables production gets from another module (see ODOO17.md).
+-- Odoo 16, 18 and 19 are this schema plus the changes of schema_16.sql,
+-- schema_18.sql and schema_19.sql (ODOO-VERSIONS.md), applied after the data
+-- as a migration would.
 
 CREATE TABLE res_currency (
     id serial PRIMARY KEY,
@@ -94,6 +97,31 @@ CREATE TABLE ir_model_data (
 CREATE UNIQUE INDEX ir_model_data_module_name_uniq_index ON ir_model_data (module, name);
 CREATE INDEX ir_model_data_model_res_id_index ON ir_model_data (model, res_id);
 
+CREATE TABLE res_lang (
+    id serial PRIMARY KEY,
+    name varchar NOT NULL UNIQUE,
+    code varchar NOT NULL UNIQUE,
+    iso_code varchar,
+    url_code varchar NOT NULL UNIQUE,
+    active boolean,
+    direction varchar NOT NULL,
+    date_format varchar NOT NULL,
+    time_format varchar NOT NULL,
+    week_start varchar NOT NULL,
+    grouping varchar NOT NULL,
+    decimal_point varchar NOT NULL,
+    thousands_sep varchar,
+    create_uid integer, create_date timestamp, write_uid integer, write_date timestamp
+);
+
+CREATE TABLE ir_config_parameter (
+    id serial PRIMARY KEY,
+    key varchar NOT NULL,
+    value text NOT NULL,
+    create_uid integer, create_date timestamp, write_uid integer, write_date timestamp,
+    CONSTRAINT ir_config_parameter_key_uniq UNIQUE (key)
+);
+
 CREATE TABLE ir_module_module (
     id serial PRIMARY KEY,
     name varchar NOT NULL,
@@ -179,6 +207,7 @@ CREATE TABLE account_move (
     amount_residual_signed numeric,
     payment_state varchar,
     posted_before boolean,
+    to_check boolean,
     -- payment_account_enhanced
     approval_state varchar,
     create_uid integer, create_date timestamp, write_uid integer, write_date timestamp

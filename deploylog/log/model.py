@@ -39,6 +39,7 @@ class RunView:
     counts: dict[str, int]
     phases: list[str]
     snapshots: list[str] = field(default_factory=list)  # the database snapshot each process read
+    odoo: list[str] = field(default_factory=list)  # the Odoo version and layout the snapshot found
 
 
 @dataclass
@@ -69,6 +70,11 @@ class LogView:
     def items_of_phase(self, phase: str) -> list[rules.ItemView]:
         """The items of one phase section, built-in and the deployment's own, in the log's order."""
         return [v for v in self.items.values() if v.item.phase == phase]
+
+    @property
+    def odoo(self) -> str:
+        """The Odoo version and layout found by the latest run that read the database ('' before any)."""
+        return next(("; ".join(run.odoo) for run in reversed(self.runs) if run.odoo), "")
 
     def set_aside_by(self, seq: int) -> dict[str, Any] | None:
         """The damaged state the event `seq` moved aside: only the first event of a new state can have."""
@@ -170,6 +176,7 @@ def _run_views(state: dict[str, Any]) -> list[RunView]:
                 counts=counts,
                 phases=sorted(phases, key=lambda p: list(catalogue.PHASES).index(p) if p in catalogue.PHASES else 99),
                 snapshots=list(run.get("snapshots") or []),
+                odoo=list(run.get("odoo") or []),
             )
         )
     return out

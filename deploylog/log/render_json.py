@@ -47,6 +47,7 @@ def document(view: LogView) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "deployment": view.meta.as_dict(),
+        "odoo": view.odoo,
         "set_aside": view.set_aside,
         "items": {item_id: _item(v) for item_id, v in view.items.items()},
         "phases": {

@@ -63,6 +63,7 @@ def _header(view: LogView) -> str:
         "# 📋 DEPLOYMENT EXECUTION LOG",
         f"**Module**: {title} v{m.expected_version}  ",
         f"**Database**: {m.database}  ",
+        *([f"**Odoo**: {view.odoo}  "] if view.odoo else []),
         f"**Deployment ID**: {m.deployment_id}  ",
         f"**Deployment Date**: {or_blank(present.fmt_date(view.window_start))}  ",
         f"**Deployment Time**: {or_blank(fmt_time(view.window_start))} - {or_blank(fmt_time(view.window_end))}  ",

@@ -40,6 +40,7 @@ EVENT: dict[str, Fields] = {
         "snapshots": ((list,), False),
         "items": ((list,), False),  # definitions of the deployment's own items
         "waivers": ((list,), False),
+        "odoo": ((list,), False),
     },
     "manual": {"item": (TEXT, True), "status": (TEXT, True), "tester": (TEXT, False), "time": (TEXT, False)},
     "signoff": {"role": (TEXT, True), "name": (TEXT, True), "decision": (TEXT, True), "time": (TEXT, True)},

@@ -34,6 +34,7 @@ class ExecutionLog:
         self.entries: list[dict[str, Any]] = []
         self.unfinished: dict[str, str] = {}  # nodeid -> item id: started, no result yet
         self.snapshots: set[str] = set()  # which database snapshot each process read (xdist.py)
+        self.odoo: set[str] = set()  # the Odoo version and layout those snapshots found
         self.summary = ""
         self.verdict: tuple[str, dict[str, bool]] | None = None
         self.failure = ""
@@ -48,6 +49,8 @@ class ExecutionLog:
         seen = getattr(report, "deploylog_snapshot", None)
         if seen:
             self.snapshots.add(seen)
+        if getattr(report, "deploylog_odoo", None):
+            self.odoo.add(report.deploylog_odoo)
         if report.when == "teardown" and result is not None:
             self.unfinished.pop(report.nodeid, None)
             self.entries.append({**result, "nodeid": report.nodeid})
@@ -87,6 +90,7 @@ class ExecutionLog:
                 "hostname": socket.gethostname(),
                 "exit_status": exitstatus,
                 "snapshots": sorted({*self.snapshots, *filter(None, [xdist.snapshot_note(self.config)])}),
+                "odoo": sorted({*self.odoo, *filter(None, [xdist.odoo_note(self.config)])}),
                 "results": self.entries,
                 **self.own_items(spec),
             }

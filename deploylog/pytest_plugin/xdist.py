@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from deploylog import catalogue, db
+from deploylog import catalogue, db, odoo
 from deploylog import waivers as waivers_mod
 from deploylog.errors import DeploylogError
 from deploylog.pytest_plugin import context
@@ -27,6 +27,7 @@ SNAPSHOT_KEY = "deploylog_snapshot"
 START_KEY = "deploylog_session_start"
 ITEMS_KEY = "deploylog_items"  # a worker's items of the deployment's own, for the controller's run record
 SNAPSHOT_NOTE = pytest.StashKey[str]()
+ODOO_NOTE = pytest.StashKey[str]()  # the Odoo version and layout the snapshot found (the log's header)
 CONTROLLER = "deploylog-xdist-controller"
 SNAPSHOT_QUERY = "SELECT txid_current_snapshot()::text"
 
@@ -68,6 +69,10 @@ def snapshot_note(config: pytest.Config) -> str | None:
     return config.stash.get(SNAPSHOT_NOTE, None)
 
 
+def odoo_note(config: pytest.Config) -> str | None:
+    return config.stash.get(ODOO_NOTE, None)
+
+
 class SnapshotNotes:
     """Registered everywhere: notes the session's snapshot when the `snapshot` fixture opens it,
     and hands the note to the reporter on each log test's last report (across xdist too)."""
@@ -78,6 +83,7 @@ class SnapshotNotes:
         if fixturedef.argname == "snapshot" and isinstance(value, db.Snapshot):
             how = f"imported snapshot {value.shared}" if value.shared else "own snapshot"
             note(request.config, value, how)
+            request.config.stash[ODOO_NOTE] = odoo.describe(value)
         return value
 
     @pytest.hookimpl(wrapper=True)
@@ -86,6 +92,7 @@ class SnapshotNotes:
         seen = snapshot_note(item.config)
         if call.when == "teardown" and seen:
             report.deploylog_snapshot = seen
+            report.deploylog_odoo = odoo_note(item.config)
         return report
 
 
