@@ -414,7 +414,8 @@ def populate(
         raise ValueError(f"Odoo {odoo}: the generator builds {', '.join(map(str, ODOO_VERSIONS))}")
     params: dict[str, Any] = {
         "seed": seed,
-        "today": today or dt.date.today().isoformat(),
+        # yesterday: the data's times (up to day + 10 h) are all in the past, whatever the time of day
+        "today": today or (dt.date.today() - dt.timedelta(days=1)).isoformat(),
         "epoch": "2023-01-02 08:00:00",
         "module_version": module_version or f"{odoo}.0.1.0.8",
         "series": f"{odoo}.0",
