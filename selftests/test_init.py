@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import subprocess
 import sys
 import tomllib
@@ -237,6 +238,14 @@ def test_a_first_install_is_declared_and_takes_the_groups_the_code_declares(work
     assert spec_mod.load(workdir / "deploy.toml").deployment.first_install
 
 
+def test_the_docs_command_line_is_one_the_cli_takes():
+    block = (REPO / "docs" / "init.md").read_text().split("\n\n    ", 1)[1].split("\n\n", 1)[0]
+    argv = shlex.split(block.replace("\\\n", " "))
+    assert argv[0] == ".venv/bin/deploylog"
+    args = cli.build_parser().parse_args(argv[1:])
+    assert (args.command, args.module, args.from_ref, args.to_ref) == ("init", "sale_discount_rules", "17.0-prod", "origin/17.0")
+
+
 def test_roles_take_the_groups_named_like_them():
     groups = ["s.group_sale_user", "s.group_sale_manager", "s.group_sale_approver_level2", "s.group_sale_approver"]
     chosen = template.roles(groups, "s")
@@ -396,6 +405,14 @@ def test_an_unreachable_database_is_one_line_and_exit_2(workdir, demo_repo, caps
     lines = errors(capsys)
     assert len(lines) == 1
     assert lines[0].startswith("deploylog: error: database unreachable (host=127.0.0.1 port=1 dbname=osusproperties")
+    assert not (workdir / "deploy.toml").exists()
+
+
+def test_a_database_that_is_not_odoo_is_one_line_and_exit_2(workdir, demo_repo, pg_cluster, capsys):
+    repo, before = demo_repo
+    assert init(repo, before, pg_cluster.dsn("postgres")) == 2
+    lines = errors(capsys)
+    assert len(lines) == 1 and "ir_module_module" in lines[0], lines
     assert not (workdir / "deploy.toml").exists()
 
 

@@ -35,7 +35,11 @@ Every value marked "check:" in the file is one to read before the first run.
 The database is the one --dsn (or the PG* variables) reaches; --database, when given, must be it.
 A password in --dsn is never written: keep it in ~/.pgpass. The file is --output, else
 --deploy-config, $DEPLOYLOG_CONFIG or ./deploy.toml; an existing file is kept unless --force.
-Other configuration options (--set section.key=value, --report-dir, ...) are written into it."""
+Other configuration options (--set section.key=value, --report-dir, ...) are written into it.
+
+Exit codes: 0 written; 2 nothing written, one line says why (a bad ref, a manifest that is not a
+literal, an unknown module, an unreachable database, an existing file, a bad option); 3 an
+internal error (one line: report it). docs/init.md says what each value is taken from."""
 
 
 def register(sub: Subparsers) -> None:

@@ -172,6 +172,8 @@ def _deployment(code: CodeFacts, dbf: DatabaseFacts, first_install: bool) -> Sec
     written = f"'version': {code.after.version!r} in {code.after.path} at {code.to_label}"
     if expected != code.after.version:
         written += f" (Odoo {major} records it as {expected})"
+    if code.before is not None and code.before.version == code.after.version:
+        written += f"\n{CHECK_MARK} the same version as at {code.from_label}: 2.4 and 4.1 cannot tell the new code is deployed"
     entries = [
         Entry("module", code.module),
         Entry("title", code.after.name or code.module, "a title for the log's header (the manifest's name)"),
