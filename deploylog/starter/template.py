@@ -26,7 +26,11 @@ ROLE_WORDS = {
     "approver": ("approver", "approv", "authoriz"),
 }
 CHECK_MARK = "check:"
-LINE = 100  # a longer list is written one element a line  # a comment line the operator must read before the first run
+LINE = 100  # a longer list is written one element a line
+# The spec's defaults, written out so the operator sees them (never a second copy of the numbers).
+DATABASE = spec_mod.Database(name="")
+SERVICE = spec_mod.Service()
+THRESHOLDS = spec_mod.Thresholds()  # a comment line the operator must read before the first run
 
 
 def toml_value(value: Any) -> str:
@@ -211,9 +215,9 @@ def _database(dbf: DatabaseFacts, dsn: str) -> Section:
                 dsn,
                 "libpq conninfo or URI; empty: PG* variables and ~/.pgpass. Never a password here: use ~/.pgpass",
             ),
-            Entry("statement_timeout_ms", 60000),
-            Entry("lock_timeout_ms", 2000),
-            Entry("connect_timeout_s", 10),
+            Entry("statement_timeout_ms", DATABASE.statement_timeout_ms),
+            Entry("lock_timeout_ms", DATABASE.lock_timeout_ms),
+            Entry("connect_timeout_s", DATABASE.connect_timeout_s),
         ],
     )
 
@@ -238,11 +242,13 @@ def _service() -> Section:
         "service",
         [
             Entry("manager", "systemd", f"{CHECK_MARK} systemd, process (by process_name), pidfile or none"),
-            Entry("name", "odoo.service"),
-            Entry("process_name", "odoo-bin"),
+            Entry("name", SERVICE.name),
+            Entry("process_name", SERVICE.process_name),
             Entry("health_url", "http://127.0.0.1:8069/web/health"),
             Entry("cache_dirs", [], "the directories 3.2 expects cleared (none: 3.2 is N/A)"),
-            Entry("log_timezone", "UTC", "Odoo writes its log timestamps in UTC unless the server runs with another TZ"),
+            Entry(
+                "log_timezone", SERVICE.log_timezone, "Odoo writes its log timestamps in UTC unless the server runs with another TZ"
+            ),
         ],
     )
 
@@ -253,7 +259,7 @@ def _expected(code: CodeFacts) -> Section:
     notes = {f: f"outside {code.module_dir}/: the same pull deploys it" for f in listed if not code.in_module(f)}
     if manifest in listed:
         notes[manifest] = code.manifest_note
-    why = f"`git diff --name-only {code.range}`, the files 2.2 expects the pull to change"
+    why = f"`git diff --name-only {code.from_label}..{code.to_label}`: the files 2.2 expects the pull to change"
     if manifest in code.changed and code.manifest_version_only:
         why += f";\n{code.manifest_note}: accepted without listing it (manifest_policy)"
     if not code.changed:
@@ -269,13 +275,13 @@ def _thresholds() -> Section:
     return Section(
         "thresholds",
         [
-            Entry("min_posted_payments", 100, "0.1: more posted payments and invoices than these"),
-            Entry("min_posted_invoices", 50),
-            Entry("min_free_disk_gb", 10, "P.4: free space on the backup, code and log volumes"),
-            Entry("min_manager_members", 1, "P.6, 0.4, 4.6: active members of the manager group"),
-            Entry("workflow_window_days", 30),
-            Entry("log_tail_lines", 0, "phase 6 reads the log since phase 0 (0) or its last N lines"),
-            Entry("max_log_errors", 0),
+            Entry("min_posted_payments", THRESHOLDS.min_posted_payments, "0.1: more posted payments and invoices than these"),
+            Entry("min_posted_invoices", THRESHOLDS.min_posted_invoices),
+            Entry("min_free_disk_gb", THRESHOLDS.min_free_disk_gb, "P.4: free space on the backup, code and log volumes"),
+            Entry("min_manager_members", THRESHOLDS.min_manager_members, "P.6, 0.4, 4.6: active members of the manager group"),
+            Entry("workflow_window_days", THRESHOLDS.workflow_window_days),
+            Entry("log_tail_lines", THRESHOLDS.log_tail_lines, "phase 6 reads the log since phase 0 (0) or its last N lines"),
+            Entry("max_log_errors", THRESHOLDS.max_log_errors),
         ],
     )
 
