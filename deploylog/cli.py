@@ -18,6 +18,7 @@ from deploylog.errors import DeploylogError
 COMMAND_MODULES = (
     "deploylog.commands.backup",
     "deploylog.commands.demo",
+    "deploylog.commands.init",
     "deploylog.commands.record",
     "deploylog.commands.render",
 )
