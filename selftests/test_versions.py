@@ -65,6 +65,7 @@ def test_healthy_cycle_passes_on_every_version_and_says_which(tmp_path, odoo_db_
     deployment, db = versioned(tmp_path, odoo_db_of, version)
     before = deployed(deployment, db, version)
     assert before.log()["odoo"] == HEADER[version]
+    assert f"Schema: {HEADER[version]}" in before.log()["items"]["P.7"]["evidence"]  # what P.7 checks follows the layout
     after = post(deployment)
     assert after.statuses() == {**dict.fromkeys(POST, "PASS"), "4.9": "NA"}, after.output
     assert after.message("4.9").startswith("NA: no checksums recorded: ir_config_parameter has no key module_auto_update")
