@@ -153,7 +153,13 @@ def read_access(spec: Spec, snap: Snapshot) -> CheckResult:
     role = snap.catalog.role
     columns = sum(len(cols) for cols in reads.tables.values())
     grants = list(dict.fromkeys(p.grant for p in problems if p.grant))
-    lines = [f"Role: {role}", f"search_path schemas: {', '.join(snap.catalog.schemas) or '(none usable)'}", ""]
+    # what the run reads depends on the Odoo version and layout: say which were detected
+    lines = [
+        f"Role: {role}",
+        f"search_path schemas: {', '.join(snap.catalog.schemas) or '(none usable)'}",
+        f"Schema: {odoo.describe(snap)}",
+        "",
+    ]
     lines += [f"{table}: {', '.join(cols)}" for table, cols in sorted(reads.tables.items())]
     lines += [f"function {f}" for f in reads.functions]
     if problems or errors:

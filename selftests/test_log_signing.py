@@ -272,6 +272,29 @@ def test_unsigned_events_fail_verify_once_signing_is_configured(tmp_path, monkey
     assert lines[-1].startswith("deploylog: verify FAILED — BAD event(s) 1, 2, 3:")
 
 
+def test_a_forger_who_also_strips_signing_is_caught_by_the_auditors_own_allowed_signers(signed, keys, capsys):
+    """The forgery, every signature stripped and [signing] deleted from deploy.toml: the log then reads as an
+    unsigned one (and says it is not tamper-proof); the auditor's own allowed_signers (the README's
+    `deploylog verify --set signing.allowed_signers=PATH`) finds every event unsigned: BAD, exit 1."""
+    path = state_path(signed)
+    forged = json.loads(path.read_text().replace('"status": "FAIL"', '"status": "PASS"'))
+    for event in forged["events"]:
+        event.pop("signature")
+    path.write_text(json.dumps(forged, indent=1, sort_keys=True))
+    (signed / "deploy.toml").write_text(lp.DEPLOY_TOML)
+    assert deploylog("render") == 0
+    assert log_json(signed)["verdict"]["decision"] == "GO"
+    code, lines = verify(capsys)
+    assert code == 0
+    assert lines[-1] == "deploylog: integrity-checked only, not tamper-proof — no [signing] allowed_signers: nothing is signed"
+    capsys.readouterr()
+    code = deploylog("verify", "--set", f'signing.allowed_signers="{keys.allowed}"')
+    lines = capsys.readouterr().out.splitlines()
+    assert code == 1, lines
+    assert "BAD    event 3, run 3 (pytest -m post): unsigned — [signing] requires every event to be signed" in lines
+    assert lines[-1].startswith("deploylog: verify FAILED — BAD event(s) 1, 2, 3, 4:")
+
+
 def test_a_baseline_swapped_after_signing_is_bad(signed, capsys):
     baseline = spec_mod.load(signed / "deploy.toml").baseline_path
     baseline.parent.mkdir(parents=True, exist_ok=True)

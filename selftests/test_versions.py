@@ -2,8 +2,9 @@
 
 The generator builds each version's schema and data as Odoo (and its migration) leaves them; the suite
 runs in a subprocess against a copy. On every version the healthy cycle passes and the log says which
-version and layout it found; each version's own faults fail the item that must catch them, naming the
-row; a layout deploylog does not know is an ERROR naming what was expected, never a count.
+version and layout it found; on every version each item fails on its fault, written the version's way;
+each version's own faults fail the item that must catch them, naming the row; a layout deploylog does
+not know is an ERROR naming what was expected, never a count.
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ def test_healthy_cycle_passes_on_every_version_and_says_which(tmp_path, odoo_db_
     deployment, db = versioned(tmp_path, odoo_db_of, version)
     before = deployed(deployment, db, version)
     assert before.log()["odoo"] == HEADER[version]
+    assert f"Schema: {HEADER[version]}" in before.log()["items"]["P.7"]["evidence"]  # what P.7 checks follows the layout
     after = post(deployment)
     assert after.statuses() == {**dict.fromkeys(POST, "PASS"), "4.9": "NA"}, after.output
     assert after.message("4.9").startswith("NA: no checksums recorded: ir_config_parameter has no key module_auto_update")
@@ -141,6 +143,109 @@ def test_members_through_implying_groups_count_where_odoo_computes_them(tmp_path
     assert run.log()["items"]["4.6"]["message"] == message
     if version == 19:
         assert "[finance.manager], 1 inactive" in run.log()["items"]["4.6"]["evidence"]
+
+
+# --- every item fails on its fault on every version ----------------------------------------------
+# One run per phase with one fault per item (the faults touch different rows, so each item has its own
+# cause); where the SQL depends on the layout, the fault is written the version's way and chosen so that
+# the other layout's SQL would miss it (a payment without a journal entry, a payment's own state).
+RECENT = "create_date >= (now() AT TIME ZONE 'UTC') - interval '30 days'"
+POSTED_PAYMENTS = {
+    "entry": "SELECT p.id FROM account_payment p JOIN account_move m ON m.id = p.move_id WHERE m.state = 'posted'",
+    # posted on 18+: the payment's own state, here on payments that have no journal entry at all
+    "own": "SELECT id FROM account_payment WHERE state IN ('in_process', 'paid') AND move_id IS NULL",
+}
+PHASE0_FAULTS = {
+    "P.6": ("DELETE FROM res_groups_users_rel WHERE gid = 16", "Payment Manager has 0 active member(s) (expected >= 1)"),
+    "0.1": (
+        {
+            "entry": "UPDATE account_move SET state = 'draft' WHERE id IN (SELECT move_id FROM account_payment)",
+            # the entries stay posted: only the payments' own state says they are not
+            "own": "UPDATE account_payment SET state = 'draft'",
+        },
+        "posted payments 0 <= 100",
+    ),
+    "0.2": (
+        "INSERT INTO account_bank_reconciliation_line (reconciliation_id, move_id, amount) VALUES (1, NULL, 10)",
+        "1 orphaned line(s)",
+    ),
+    "0.3": (
+        "UPDATE ir_module_module SET state = 'uninstalled' WHERE name = 'payment_account_enhanced'",
+        "module 'payment_account_enhanced' ([deployment] module) is 'uninstalled' in ir_module_module",
+    ),
+    "0.4": (
+        "DELETE FROM ir_model_data WHERE module = 'payment_account_enhanced' AND name = 'group_payment_reviewer'",
+        "group payment_account_enhanced.group_payment_reviewer does not exist",
+    ),
+}
+POST_FAULTS = {
+    "4.1": ("UPDATE ir_module_module SET state = 'to upgrade' WHERE name = 'payment_account_enhanced'", "state is 'to upgrade'"),
+    "4.5": (
+        {
+            layout: f"UPDATE account_payment SET approval_state = 'under_review' WHERE id = (SELECT max(id) FROM ({posted}) s "
+            f"WHERE id IN (SELECT id FROM account_payment WHERE {RECENT}))"
+            for layout, posted in POSTED_PAYMENTS.items()
+        },
+        "1 posted entries whose approval_state is not 'posted'",
+    ),
+    "4.6": ("DELETE FROM res_groups_users_rel WHERE gid = 16", "Payment Manager has 0 active member(s) (expected >= 1)"),
+    "4.7": ("UPDATE account_bank_reconciliation_line SET move_id = NULL WHERE id = 5", "ORPHANS FOUND: 1 (1 without move"),
+    "4.9": (
+        "INSERT INTO ir_config_parameter (key, value) VALUES ('module_auto_update.installed_checksums', "
+        '\'{"payment_account_enhanced": "0000000000000000000000000000000000000000"}\')',
+        "payment_account_enhanced: code on disk hashes to ",
+    ),
+    "5.1": (
+        {
+            "entry": "DELETE FROM account_payment WHERE id = (SELECT max(id) FROM account_payment WHERE NOT is_reconciled)",
+            "own": "DELETE FROM account_payment WHERE id = (SELECT max(id) FROM account_payment WHERE move_id IS NULL)",
+        },
+        "payments 400 -> 399 (-1)",
+    ),
+    "5.2": (
+        "UPDATE account_move SET state = 'draft' WHERE id = (SELECT min(id) FROM account_move "
+        "WHERE state = 'posted' AND move_type = 'out_invoice')",
+        "posted_invoices",
+    ),
+    "5.3": ("DELETE FROM account_bank_reconciliation_line WHERE id = 7", "reconciliation_lines 120 -> 119 (-1)"),
+    "5.4": (
+        {
+            "entry": "UPDATE account_payment SET is_reconciled = false WHERE id = (SELECT min(id) FROM account_payment WHERE is_reconciled)",
+            # equal counts: only the payment's own state, in the fingerprint, changed
+            "own": "UPDATE account_payment SET state = 'in_process' WHERE id = (SELECT min(id) FROM account_payment "
+            "WHERE state = 'paid' AND is_reconciled)",
+        },
+        "reconciled_payments",
+    ),
+}
+
+
+def inject(db, faults, version):
+    layout = "own" if version >= 18 else "entry"
+    for statement, _ in faults.values():
+        changed = db.execute((statement[layout] if isinstance(statement, dict) else statement) + " RETURNING 1")
+        assert changed, statement  # every fault hits a row
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_every_phase0_item_fails_on_its_fault_on_every_version(tmp_path, odoo_db_of, version):
+    deployment, db = versioned(tmp_path, odoo_db_of, version)
+    inject(db, PHASE0_FAULTS, version)
+    run = phase0(deployment)
+    assert run.statuses() == {**dict.fromkeys(PHASE0_FAULTS, "FAIL"), "P.7": "PASS"}, run.output
+    for item, (_, message) in PHASE0_FAULTS.items():
+        assert message in run.message(item), run.message(item)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_every_post_item_fails_on_its_fault_on_every_version(tmp_path, odoo_db_of, version):
+    deployment, db = versioned(tmp_path, odoo_db_of, version)
+    deployed(deployment, db, version)
+    inject(db, POST_FAULTS, version)
+    run = post(deployment)
+    assert run.statuses() == dict.fromkeys(POST, "FAIL"), run.output
+    for item, (_, message) in POST_FAULTS.items():
+        assert message in run.message(item), run.message(item)
 
 
 EXPECTS_18 = (
