@@ -63,13 +63,27 @@ def test_service_not_restarted_after_phase_0_fails_3_1(odoo, tmp_path):
 
 
 def test_process_manager_finds_the_master_by_name(odoo, tmp_path):
-    spec = spec_for(odoo, tmp_path, manager="process", pidfile="")
+    # the full path: other tests' stand-in servers run on this machine too
+    spec = spec_for(odoo, tmp_path, manager="process", pidfile="", process_name=str(odoo.script))
     state = service.read_state(spec, LOCAL)
     assert state.running and state.pid == odoo.proc.pid
     assert service.started(spec, state, LOCAL).status == "PASS"
     missing = spec_for(odoo, tmp_path, manager="process", process_name="odoo-bin-nowhere")
     r = service.started(missing, service.read_state(missing, LOCAL), LOCAL)
     assert r.status == "FAIL" and "FAILED TO START" in r.message
+
+
+def test_two_instances_of_the_same_name_are_an_error_not_a_guess(odoo, tmp_path):
+    other = OdooServer(tmp_path / "other").start()
+    try:
+        spec = spec_for(odoo, tmp_path, manager="process", pidfile="", process_name="odoo-bin")
+        state = service.read_state(spec, LOCAL)
+        assert not state.running
+        assert f"{odoo.proc.pid}" in state.error and f"{other.proc.pid}" in state.error
+        r = service.started(spec, state, LOCAL)
+        assert r.status == "FAIL" and "process_name to this instance's full path" in r.message
+    finally:
+        other.stop()
 
 
 def test_stopped_service_fails_3_3_and_3_4(odoo, tmp_path):

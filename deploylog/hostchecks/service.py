@@ -5,7 +5,8 @@ when phase 0 started (from the baseline): a service that has been running
 since last week was not restarted, whatever its status says. Managers:
   systemd  systemctl show (ActiveState, MainPID, ActiveEnterTimestamp, ...)
   pidfile  the pid in service.pidfile, alive, its start time from /proc
-  process  the oldest process whose command line names service.process_name
+  process  the one master process whose command line names service.process_name
+           (several instances on one host: ambiguous, an error naming them, never a guess)
   none     phase 3 is not applicable (said so in the log)
 """
 
@@ -177,11 +178,18 @@ def _process(spec: Spec, host: Host) -> ServiceState:
         state.status = f"no process named {wanted}"
         return state
     starts = {pid: process_start(host, pid) for pid in masters}
-    pid = min(masters, key=lambda p: (starts[p] is None, starts[p] or dt.datetime.max.replace(tzinfo=dt.UTC)))
-    state.running, state.pid, state.started = True, pid, starts[pid]
     state.status = "\n".join(
         f"pid {p} running since {_when(starts.get(p)) if p in starts else None}: {procs[p][1][:200]}" for p in sorted(procs)
     )
+    if len(masters) > 1:
+        # several Odoo instances on this host: picking one would judge an instance that may not be this deployment's
+        state.error = (
+            f"{len(masters)} separate processes named {wanted} (pids {', '.join(map(str, masters))}): set [service] "
+            'process_name to this instance\'s full path of odoo-bin, or use manager = "pidfile"'
+        )
+        return state
+    pid = masters[0]
+    state.running, state.pid, state.started = True, pid, starts[pid]
     return state
 
 
