@@ -20,7 +20,7 @@ from deploylog.db import Snapshot, on_snapshot
 from deploylog.errors import DeploylogError
 from deploylog.figures import Comparison, Distribution, Integrity
 from deploylog.result import CheckResult, errored, failed, not_applicable, verdict
-from deploylog.spec import Spec
+from deploylog.spec import Spec, given
 
 MAX_IDS_SHOWN = 20
 
@@ -273,7 +273,7 @@ def _members_evidence(snap: Snapshot, found: odoo.Figure) -> str:
 @on_snapshot
 def manager_members(snap: Snapshot, spec: Spec, item: str) -> CheckResult:
     """P.6 / 4.6: the Payment Manager group has enough active members."""
-    xmlid = spec.groups.manager
+    xmlid = given(spec.groups, "groups").manager
     found = odoo.group_members(snap, [xmlid])
     g = found[xmlid]
     minimum = spec.thresholds.min_manager_members
@@ -297,8 +297,10 @@ def manager_members(snap: Snapshot, spec: Spec, item: str) -> CheckResult:
 
 @on_snapshot
 def user_permissions(snap: Snapshot, spec: Spec) -> CheckResult:
-    """0.4: Manager exists with >= N active members; Reviewer and Approver exist."""
-    ids = [spec.groups.manager, spec.groups.reviewer, spec.groups.approver]
+    """0.4: Manager exists with >= N active members; Reviewer and Approver (those [groups] names) exist."""
+    groups = given(spec.groups, "groups")
+    others = {role: xmlid for role, xmlid in (("Reviewer", groups.reviewer), ("Approver", groups.approver)) if xmlid}
+    ids = [groups.manager, *others.values()]
     found = odoo.group_members(snap, ids)
     missing = [x for x in ids if not found[x]["exists"]]
     module = spec.deployment.module
@@ -309,13 +311,12 @@ def user_permissions(snap: Snapshot, spec: Spec) -> CheckResult:
             "it is installed; 4.6 checks the Payment Manager group after the deployment",
         )
     problems = [_missing_group(x, found[x]) for x in missing]
-    manager = found[spec.groups.manager]
+    manager = found[groups.manager]
     minimum = spec.thresholds.min_manager_members
     if manager["exists"] and manager["active_members"] < minimum:
         problems.append(f"{manager['name']} has {manager['active_members']} active member(s), expected >= {minimum}")
-    message = "; ".join(problems) or (
-        f"{manager['name']} has {manager['active_members']} active member(s); Reviewer and Approver groups exist"
-    )
+    exist = f"; {' and '.join(others)} group{'s' if len(others) > 1 else ''} exist" if others else ""
+    message = "; ".join(problems) or f"{manager['name']} has {manager['active_members']} active member(s){exist}"
     return verdict("0.4", not problems, message, evidence=_members_evidence(snap, found), queries=found.queries)
 
 

@@ -21,7 +21,7 @@ from psycopg import sql
 from deploylog import odoo
 from deploylog.access import Reads
 from deploylog.db import Snapshot
-from deploylog.spec import Spec
+from deploylog.spec import Spec, given
 
 BUCKET_SHIFT = 10
 SETS = ("payments", "posted_invoices", "reconciliation_lines", "reconciled_payments")
@@ -35,7 +35,6 @@ def protected_set(name: str, snap: Snapshot, spec: Spec) -> tuple[sql.Composed, 
     from Odoo 18 on, its journal entry's up to Odoo 17 (where the expression is
     the one of earlier releases: a baseline taken with them still compares).
     """
-    cfg = spec.reconciliation
     if name == "payments":
         query = sql.SQL(
             """SELECT p.id, left(md5(ROW(p.id, p.move_id, p.amount, p.payment_type, p.partner_type, p.partner_id,
@@ -56,6 +55,7 @@ def protected_set(name: str, snap: Snapshot, spec: Spec) -> tuple[sql.Composed, 
     if name == "reconciliation_lines":
         if odoo.reconciliation_absent(snap, spec):
             return None
+        cfg = given(spec.reconciliation, "reconciliation")
         query = sql.SQL("SELECT l.id, left(md5(ROW(l.id, l.{mc}, l.{rc})::text), 16) AS h FROM {t} l").format(
             t=sql.Identifier(cfg.table),
             mc=sql.Identifier(cfg.move_column),
@@ -66,6 +66,7 @@ def protected_set(name: str, snap: Snapshot, spec: Spec) -> tuple[sql.Composed, 
         in_recon: sql.Composable = sql.SQL("false")
         reads = odoo.payment_layout(snap).reads + Reads({"account_payment": ("id", "amount", "is_reconciled")})
         if not odoo.reconciliation_absent(snap, spec):
+            cfg = given(spec.reconciliation, "reconciliation")
             in_recon = sql.SQL("EXISTS (SELECT 1 FROM {t} l WHERE l.{mc} = p.move_id)").format(
                 t=sql.Identifier(cfg.table), mc=sql.Identifier(cfg.move_column)
             )

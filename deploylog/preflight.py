@@ -11,7 +11,7 @@ import posixpath
 
 from testinfra.host import Host
 
-from deploylog import access, fingerprint, odoo
+from deploylog import access, fingerprint, odoo, runbook
 from deploylog.db import Snapshot, on_snapshot
 from deploylog.errors import DeploylogError
 from deploylog.hostchecks import backup, hostio, service
@@ -126,7 +126,8 @@ def service_health(spec: Spec, snap: Snapshot, host: Host) -> CheckResult:
 
 
 def _every_read(snap: Snapshot, spec: Spec) -> tuple[access.Reads, list[str]]:
-    reads, errors = odoo.every_read(snap, spec)
+    """What the items of this deployment's runbook read: their figures', the protected sets' (0.3, phase 5)."""
+    reads, errors = odoo.every_read(snap, spec, runbook.holds(spec))
     for name in fingerprint.SETS:
         try:
             found = fingerprint.protected_set(name, snap, spec)

@@ -175,56 +175,48 @@ class Thresholds:
 
 @dataclass(frozen=True)
 class Groups:
-    """[groups]: the module's security groups, by XML id (P.6, 0.4, 4.6, the guards).
+    """[groups]: the module's security groups, by XML id. Without this section P.6, 0.4 and 4.6 are not in the runbook.
 
-    manager: XML id of the manager group
-    reviewer: XML id of the reviewer group
-    approver: XML id of the approver group
+    manager: XML id of the manager group (P.6 and 4.6 count its active members; 0.4 checks it too)
+    reviewer: XML id of the reviewer group (0.4 checks it exists); empty: not checked
+    approver: XML id of the approver group (0.4 checks it exists); empty: not checked
     """
 
-    manager: str = "payment_account_enhanced.group_payment_manager"
-    reviewer: str = "payment_account_enhanced.group_payment_reviewer"
-    approver: str = "payment_account_enhanced.group_payment_approver"
+    manager: str
+    reviewer: str = ""
+    approver: str = ""
 
 
 @dataclass(frozen=True)
 class Reconciliation:
-    """[reconciliation]: the reconciliation tables 0.2, 4.7 and 5.3 read.
+    """[reconciliation]: the reconciliation tables 0.2, 4.7 and 5.3 read. Without this section 0.2 and 4.7 are not in the runbook.
 
     optional: the tables may be absent (0.2, 4.7, 5.3 are then N/A, with the reason); otherwise absent is an error
     table: the reconciliation line table
     move_column: its column referencing account_move
     reconciliation_column: its column referencing the reconciliation table
-    reconciliation_table: the reconciliation table
+    reconciliation_table: the reconciliation table; empty: the lines reference none
     """
 
     # Not stock Odoo: the tables come from another module. Only when `optional` is true may
     # their absence make 0.2, 4.7 and 5.3 N/A; otherwise an absent table is an error.
+    table: str
     optional: bool = False
-    table: str = "account_bank_reconciliation_line"
     move_column: str = "move_id"
     reconciliation_column: str = "reconciliation_id"
-    reconciliation_table: str = "account_bank_reconciliation"
+    reconciliation_table: str = ""
 
 
 @dataclass(frozen=True)
 class Approval:
-    """[approval]: the module's approval workflow (4.5).
+    """[approval]: the module's payment approval workflow. Without this section 0.1 and 4.5 are not in the runbook.
 
-    payment_states: the values account_payment.approval_state may take
+    payment_states: the values account_payment.approval_state may take (4.5)
     move_states: the values account_move.approval_state may take
     """
 
-    payment_states: tuple[str, ...] = (
-        "draft",
-        "under_review",
-        "for_approval",
-        "for_authorization",
-        "approved",
-        "posted",
-        "cancelled",
-    )
-    move_states: tuple[str, ...] = ("draft", "under_review", "for_approval", "approved", "posted", "cancelled")
+    payment_states: tuple[str, ...]
+    move_states: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -265,7 +257,8 @@ GUARD_ITEMS = ("4.2", "4.3", "4.4")
 
 @dataclass(frozen=True)
 class Guard:
-    """[[guards]]: the method of the deployed code that must guard an item (4.2-4.4), one entry per item.
+    """[[guards]]: the method of the deployed code that must guard an item (4.2-4.4), one entry per item;
+    an item no entry names is not in the runbook.
 
     item: the item it guards: 4.2, 4.3 or 4.4
     file: the Python file, relative to the module directory
@@ -334,6 +327,8 @@ class Waivers:
 
 
 # [section] name -> its dataclass; [[guards]] and [[checks]] are the arrays of tables.
+# The OPTIONAL sections are None in a Spec when deploy.toml does not have them: the items that need
+# them (catalogue.toml `needs`) are then not in the deployment's runbook (runbook.py).
 SECTIONS: dict[str, type] = {
     "deployment": Deployment,
     "database": Database,
@@ -349,6 +344,7 @@ SECTIONS: dict[str, type] = {
     "signing": Signing,
 }
 ARRAYS: dict[str, type] = {"guards": Guard, "checks": Check}
+OPTIONAL = ("groups", "reconciliation", "approval")
 
 
 @dataclass(frozen=True)
@@ -362,9 +358,9 @@ class Spec:
     service: Service = field(default_factory=Service)
     expected: Expected = field(default_factory=Expected)
     thresholds: Thresholds = field(default_factory=Thresholds)
-    groups: Groups = field(default_factory=Groups)
-    reconciliation: Reconciliation = field(default_factory=Reconciliation)
-    approval: Approval = field(default_factory=Approval)
+    groups: Groups | None = None
+    reconciliation: Reconciliation | None = None
+    approval: Approval | None = None
     invoices: Invoices = field(default_factory=Invoices)
     waivers: Waivers = field(default_factory=Waivers)
     signing: Signing = field(default_factory=Signing)
@@ -405,10 +401,26 @@ class Spec:
         """The spec as plain TOML-like data (tuples as lists), e.g. to write a derived deploy.toml."""
         data: dict[str, Any] = {}
         for name in SECTIONS:
+            if getattr(self, name) is None:  # an optional section deploy.toml does not have
+                continue
             data[name] = {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(getattr(self, name)).items()}
         data["guards"] = [dataclasses.asdict(g) for g in self.guards]
         data["checks"] = [dataclasses.asdict(c) for c in self.checks]
         return data
+
+
+SectionT = typing.TypeVar("SectionT")
+
+
+def given(section: SectionT | None, name: str) -> SectionT:
+    """An optional section the caller needs; SpecError when deploy.toml does not have it.
+
+    The items that need a section are not in a runbook without it (runbook.py), so
+    this is raised only by code called outside the runbook (a test, another tool).
+    """
+    if section is None:
+        raise SpecError(f"deploy.toml has no [{name}]: the items that need it are not in this deployment's runbook")
+    return section
 
 
 # ------------------------------------------------------------------ validation
@@ -479,7 +491,7 @@ def build(raw: dict[str, Any], source: str = "<dict>") -> Spec:
     for name in raw:
         if name not in known:
             raise _unknown(name, known)
-    sections = {name: table(name, raw.get(name, {}), cls) for name, cls in SECTIONS.items()}
+    sections = {name: table(name, raw.get(name, {}), cls) for name, cls in SECTIONS.items() if name in raw or name not in OPTIONAL}
     arrays: dict[str, Any] = {name: array(name, raw.get(name, []), cls) for name, cls in ARRAYS.items()}
     spec = Spec(source=source, **sections, **arrays)
     _check_values(spec)

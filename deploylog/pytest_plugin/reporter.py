@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from deploylog import checks
+from deploylog import checks, runbook
 from deploylog.errors import DeploylogError
 from deploylog.log import actions, state
 from deploylog.pytest_plugin import context, outcome, xdist
@@ -94,6 +94,9 @@ class ExecutionLog:
                 "results": self.entries,
                 **self.own_items(spec),
             }
+            outside = runbook.not_in_runbook(spec)
+            if outside:  # the built-in items this runbook does not hold: in the state, so in the log's digest
+                run["not_in_runbook"] = outside
             if spec.waivers.file:  # the waivers this run used: in the state, so in the log's digest
                 run["waivers"] = context.waivers(self.config).record()
             view, written = actions.append(target, run, set_aside_damaged=True)
