@@ -15,6 +15,7 @@ from deploylog.log.model import LogView
 from deploylog.log.records import ATTACHMENT_KINDS, ROLES, SEVERITIES, TEAM_ROLES
 from deploylog.log.rules import CRITICAL_FAILURE, OVERALL_STATUSES
 
+
 def _environment() -> Environment:
     env = Environment(
         loader=PackageLoader("deploylog.log", "templates"),
