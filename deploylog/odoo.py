@@ -754,13 +754,13 @@ def recorded_checksums(snap: Snapshot) -> Figure:
 
 
 # What the figures of each built-in item read, by name (P.7 checks the union over the runbook's items).
-# 0.3 records the baseline's figures, which phase 5 compares; the protected sets' own reads are
-# fingerprint.protected_set's (preflight adds them).
+# 0.3 records the module and the database's identity; the protected sets it records, and phase 5
+# compares, read what their [[protect]] entries declare (protect.rows: preflight adds them).
 ITEM_FIGURES: dict[str, tuple[str, ...]] = {
     "P.6": ("members",),
     "0.1": ("payments", "invoices"),
     "0.2": ("reconciliation",),
-    "0.3": ("module", "identity", "payments", "invoices", "reconciliation"),
+    "0.3": ("module", "identity"),
     "0.4": ("members",),
     "4.1": ("module",),
     "4.2": ("groups",),
@@ -770,10 +770,6 @@ ITEM_FIGURES: dict[str, tuple[str, ...]] = {
     "4.6": ("members",),
     "4.7": ("reconciliation",),
     "4.9": ("checksums",),
-    "5.1": ("identity", "payments"),
-    "5.2": ("identity", "invoices"),
-    "5.3": ("identity", "reconciliation"),
-    "5.4": ("identity", "payments", "reconciliation"),
 }
 # Figures whose reads do not depend on the database's layout or the configuration.
 FIXED_READS: dict[str, Reads] = {

@@ -44,7 +44,7 @@ def workflow_chart(view: LogView) -> Markup:
 
 def integrity_chart(view: LogView) -> Markup:
     pairs: list[tuple[str, Any, Any]] = []
-    for item in view.items_of_phase("5"):
+    for item in view.items_of_phase("5"):  # the items the [[protect]] sets feed
         for typed in item.typed_figures():
             if isinstance(typed, figures.Integrity):
                 pairs += [(f"{item.item.id} {c.label}", c.baseline, c.current) for c in typed.comparisons]

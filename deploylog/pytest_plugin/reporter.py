@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from deploylog import checks, runbook
+from deploylog import checks, protect, runbook
 from deploylog.errors import DeploylogError
 from deploylog.log import actions, state
 from deploylog.pytest_plugin import context, outcome, xdist
@@ -127,8 +127,8 @@ class ExecutionLog:
             )
 
     def own_items(self, spec: Spec) -> dict[str, Any]:
-        """The run's `items`: the definitions of the deployment's own items (tests', [[checks]]), for a log rendered later."""
-        own = {**context.own_items(self.config), **{c.item: checks.definition(c) for c in spec.checks}}
+        """The run's `items`: the deployment's own items (tests', [[checks]], [[protect]]), for a log rendered later."""
+        own = {**context.own_items(self.config), **{c.item: checks.definition(c) for c in spec.checks}, **protect.definitions(spec)}
         return {"items": [own[k].to_dict() for k in sorted(own)]} if own else {}
 
     def fail(self, line: str) -> None:
