@@ -44,6 +44,7 @@ def test_the_shipped_deploy_toml_holds_every_built_in_item():
 def test_an_absent_section_leaves_out_exactly_the_items_that_need_it(drop, left_out):
     raw = shipped()
     del raw[drop]
+    raw["protect"] = [p for p in raw["protect"] if "{reconciliation." not in str(p)] if drop == "reconciliation" else raw["protect"]
     spec = spec_mod.build(raw)
     assert runbook.not_in_runbook(spec) == left_out
     assert set(runbook.holds(spec)) == set(catalogue.ITEMS) - set(left_out)
@@ -73,6 +74,13 @@ def test_the_payment_defaults_are_gone_from_the_engine():
     bare = spec_mod.build({"deployment": {"module": "m", "expected_version": "1"}, "database": {"name": "d"}})
     assert (bare.groups, bare.approval, bare.reconciliation) == (None, None, None)
     assert "groups" not in bare.as_dict() and spec_mod.build(bare.as_dict()) == bare
+
+
+def test_a_protected_set_naming_the_reconciliation_tables_needs_the_section():
+    raw = shipped()
+    del raw["reconciliation"]
+    with pytest.raises(spec_mod.SpecError, match=r"uses \{reconciliation\.table\}, but deploy.toml has no \[reconciliation\] section"):
+        spec_mod.build(raw)
 
 
 def test_every_need_of_the_catalogue_is_something_deploy_toml_can_declare():
