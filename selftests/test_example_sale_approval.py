@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import shutil
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,9 +21,11 @@ import pytest
 from deploylog import baseline as baseline_mod
 from deploylog import runbook
 from deploylog import spec as spec_mod
+from deploylog.commands import demo
 from deploylog.demo import generate, module_repo, sale_approval
 from deploylog.demo.cluster import Cluster
 from deploylog.demo.simulate import upgrade_module
+from deploylog.errors import DeploylogError
 from deploylog.hostchecks import take_backup
 from deploylog.log import actions
 from selftests.support.host_scenario import Scenario
@@ -239,3 +242,17 @@ def test_the_declared_check_and_the_own_test_fail_on_their_faults(example, sale_
     verdict = log["verdict"]
     assert verdict["decision"] == "NO-GO" and "4.10" in verdict["reason"] and "4.20" in verdict["reason"], verdict
     assert run.returncode == 1
+
+
+# --- `deploylog demo --deploy-config=examples/sale-approval/deploy.toml` ------------------------------
+
+
+def test_the_demo_deploys_the_module_its_config_names(tmp_path):
+    config = tomllib.loads((EXAMPLE / "deploy.toml").read_text())
+    chosen = demo._demo_module(config)
+    assert chosen.source is sale_approval.SOURCE and chosen.sales
+    assert demo._demo_module(tomllib.loads((REPO / "deploy.toml").read_text())).source is module_repo.PAYMENT
+    demo._anchored(config, EXAMPLE / "deploy.toml")
+    assert config["paths"]["tests"] == [str(EXAMPLE / "tests")]  # still the example's, from the demo's workdir
+    with pytest.raises(DeploylogError, match=r"^the demo deploys payment_account_enhanced or sale_order_approval, not"):
+        demo._demo_module({"deployment": {"module": "stock_custom"}})
