@@ -801,7 +801,7 @@ def every_read(snap: Snapshot, spec: Spec, items: Iterable[str]) -> tuple[Reads,
     Only what those items read: a deployment whose runbook holds no payment item is
     asked for no payment table. The version (ir_module_module) is always read. The
     reconciliation tables count only when present (or misconfigured: then the error
-    is listed); the protected sets' reads are fingerprint.protected_set's.
+    is listed); the [[protect]] sets' reads are their own (protect.rows: preflight adds them).
     """
     wanted = {"module", *(name for item in items for name in ITEM_FIGURES.get(item, ()))}
     found = layout(snap)

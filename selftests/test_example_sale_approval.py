@@ -102,9 +102,12 @@ def deployed(example: Scenario, db: OdooDb) -> None:
     deploy(example, db.dsn)
 
 
-def confirmed_order(db: OdooDb, condition: str) -> tuple[int, str]:
-    row = db.execute(f"SELECT id, name FROM sale_order WHERE state = 'sale' AND {condition} ORDER BY id LIMIT 1")
-    return row[0]
+def confirmed_order(db: OdooDb, low: float = 0, high: float = 1e12) -> tuple[int, str]:
+    """The first confirmed order whose total lies between low and high."""
+    rows = db.execute(
+        "SELECT id, name FROM sale_order WHERE state = 'sale' AND amount_total BETWEEN %s AND %s ORDER BY id LIMIT 1", (low, high)
+    )
+    return rows[0]
 
 
 # --- the database side: Odoo 17's columns, the module's registry row -----------------------------------
@@ -210,7 +213,7 @@ def test_phase0_deploy_post_healthy_is_go(example, sale_db):
 
 def test_a_confirmed_order_changed_with_equal_counts_is_data_loss_rollback(example, sale_db):
     deployed(example, sale_db)
-    order_id, _ = confirmed_order(sale_db, "amount_total < 5000")
+    order_id, _ = confirmed_order(sale_db, high=5000)
     sale_db.execute("UPDATE sale_order SET amount_total = amount_total + 1 WHERE id = %s", (order_id,))
 
     run = post(example)
@@ -224,9 +227,9 @@ def test_a_confirmed_order_changed_with_equal_counts_is_data_loss_rollback(examp
 def test_the_declared_check_and_the_own_test_fail_on_their_faults(example, sale_db):
     """Data the deployment must flag, present before phase 0: a confirmed order without product lines (4.10),
     one above the approval limit confirmed without its approval (4.20). Nothing changed since phase 0: 5.x PASS."""
-    bare_id, bare_name = confirmed_order(sale_db, "amount_total < 5000")
+    bare_id, bare_name = confirmed_order(sale_db, high=5000)
     sale_db.execute("DELETE FROM sale_order_line WHERE order_id = %s AND display_type IS NULL", (bare_id,))
-    _, unapproved = confirmed_order(sale_db, "amount_total > 20000")
+    _, unapproved = confirmed_order(sale_db, low=20000)
     sale_db.execute("UPDATE sale_order SET approval_state = 'to_approve', approved_by_id = NULL WHERE name = %s", (unapproved,))
     deployed(example, sale_db)  # phase 0 is GO: neither item is a phase 0 item
 
