@@ -101,19 +101,21 @@ def protected(snap: Snapshot, spec: Spec, staging: Path, method: fingerprint.Met
         prints[entry.name] = {
             "item": entry.item,
             **fp.as_dict(),
-            "definition": definition_of(snap, spec, entry),
+            "definition": definition_of(snap, spec, entry, method),
             "rows_file": f"{entry.name}.tsv",
             "rows_sha256": rows_sha256,
         }
     return prints
 
 
-def definition_of(snap: Snapshot, spec: Spec, entry: Any) -> str:
-    """The set's rows as SQL on this database (fragments resolved, parameters inlined): a changed definition is no diff."""
+def definition_of(snap: Snapshot, spec: Spec, entry: Any, method: fingerprint.Method) -> str:
+    """The set's hashed rows as SQL on this database (fragments resolved, parameters inlined, sub-counts included):
+    rows compared under another definition would all look changed, so a changed definition is refused, not diffed."""
     found = protect.rows(snap, spec, entry)
     if found.select is None:
         return ""
-    return snap.shown(found.select, found.params) if found.params is not None else snap.text(found.select)
+    query = fingerprint.hashed_rows(found, method)
+    return snap.shown(query, found.params) if found.params is not None else snap.text(query)
 
 
 def capture(snap: Snapshot, spec: Spec, started_at: dt.datetime, staging: Path, code: dict[str, Any]) -> dict[str, Any]:
@@ -280,9 +282,9 @@ def load(spec: Spec) -> Baseline:
         )
     if isinstance(data, dict) and data.get("format") == 2:
         raise DeploylogError(
-            f"baseline {path} is format 2 (md5 fingerprints of the built-in payment sets, written by an earlier deploylog) "
-            f"and cannot be compared with this release's fingerprints (format {FORMAT}: the [[protect]] sets of deploy.toml): "
-            f"before deploying, recapture it with `{RECAPTURE_COMMAND}`; after, start a new attempt with a new [deployment] id"
+            f"baseline {path} is format 2 (an earlier deploylog's md5 fingerprints of built-in sets), not comparable with "
+            f"format {FORMAT} ([[protect]] sets): before deploying, recapture it with `{RECAPTURE_COMMAND}`; after, start a "
+            "new attempt with a new [deployment] id"
         )
     if not isinstance(data, dict) or data.get("format") != FORMAT or "digest" not in data:
         raise DeploylogError(f"baseline {path} is not a deploylog baseline (format {FORMAT} with a digest)")

@@ -17,7 +17,7 @@ from deploylog import baseline as baseline_mod
 from deploylog import fingerprint, odoo, protect
 from deploylog.access import did_you_mean
 from deploylog.db import Snapshot, on_snapshot
-from deploylog.errors import DeploylogError
+from deploylog.errors import DeploylogError, MissingObjectError
 from deploylog.figures import Comparison, Distribution, Integrity
 from deploylog.result import CheckResult, errored, failed, not_applicable, verdict
 from deploylog.spec import Protect, Spec, given
@@ -430,8 +430,8 @@ class _Compared:
                 self.problems.append(f"{key} {old} -> {new} ({new - old:+d})")
 
 
-def _compare_set(snap: Snapshot, spec: Spec, base: baseline_mod.Baseline, entry: Protect, found: _Compared) -> None:
-    """One set of an item: its counts and its fingerprint against the baseline's."""
+def _compare_set(snap: Snapshot, spec: Spec, base: baseline_mod.Baseline, entry: Protect, found: _Compared) -> CheckResult | None:
+    """One set of an item: its counts and its fingerprint against the baseline's (a result when the item cannot be compared)."""
     name = entry.name
     before = base.entry(name)
     if before is None:
@@ -439,8 +439,37 @@ def _compare_set(snap: Snapshot, spec: Spec, base: baseline_mod.Baseline, entry:
             f"the baseline holds no fingerprint of {protect.label(entry)} (declared after phase 0): before deploying, "
             f"recapture it with `{baseline_mod.RECAPTURE_COMMAND}`; after, start a new attempt with a new [deployment] id"
         )
-    now = fingerprint.compute(snap, spec, entry, base.method)
-    rows = protect.rows(snap, spec, entry)
+
+    def lost(exc: MissingObjectError) -> None:
+        """Rows there at phase 0, the table (or a column) they came from gone now: lost, whatever `optional` says."""
+        if "absent" in before:
+            raise exc
+        found.comparisons.append(Comparison(name, before.get("count"), None))
+        found.problems.append(f"{name}: at phase 0 {before['count']} rows, now unreadable: {exc}")
+
+    try:
+        rows = protect.rows(snap, spec, entry)  # a misspelt or misconfigured name raises: an error, not a loss
+    except protect.AbsentTableError as exc:
+        lost(exc)
+        return None
+    moved = baseline_mod.layout_change(base, snap) if rows.note else ""
+    if moved:
+        return errored(entry.item, moved, evidence=rows.note)
+    if "absent" not in before and rows.select is not None:
+        definition = baseline_mod.definition_of(snap, spec, entry, base.method)
+        if before.get("definition") != definition:
+            return errored(
+                entry.item,
+                f"{protect.label(entry)}: the set's definition differs from the one phase 0 fingerprinted (deploy.toml "
+                "edited, or the database's layout changed): its rows cannot be compared; a new attempt needs a new "
+                "[deployment] id, then phase 0",
+                evidence=f"At phase 0:\n{before.get('definition')}\n\nNow:\n{definition}",
+            )
+    try:
+        now = fingerprint.compute(snap, spec, entry, base.method)
+    except MissingObjectError as exc:  # the definition is phase 0's: what it read is gone
+        lost(exc)
+        return None
     if rows.note and rows.note not in found.notes:
         found.notes.append(rows.note)
     if isinstance(now, fingerprint.Absent) or "absent" in before:
@@ -448,18 +477,12 @@ def _compare_set(snap: Snapshot, spec: Spec, base: baseline_mod.Baseline, entry:
             found.comparisons.append(Comparison(name, None, None))
             found.lines.append(f"{name}: N/A, {now.reason}")
             found.absent.append(now.reason)
-            return
+            return None
         then = f"absent ({before['absent']})" if "absent" in before else f"{before['count']} rows"
         later = f"absent ({now.reason})" if isinstance(now, fingerprint.Absent) else f"{now.count} rows"
         found.comparisons.append(Comparison(name, before.get("count"), None if isinstance(now, fingerprint.Absent) else now.count))
         found.problems.append(f"{name}: at phase 0 {then}, now {later} (cannot compare)")
-        return
-    if before.get("definition") != baseline_mod.definition_of(snap, spec, entry):
-        raise DeploylogError(
-            f"{protect.label(entry)}: the set's definition differs from the one phase 0 fingerprinted (deploy.toml edited, "
-            "or the database's layout changed): its rows cannot be compared; a new attempt needs a new [deployment] id, "
-            f"then phase 0.\nAt phase 0: {before.get('definition')}\nNow: {baseline_mod.definition_of(snap, spec, entry)}"
-        )
+        return None
     found.sets.append(name)
     found.fingerprinted = True
     found.counts(name, before, now)
@@ -467,11 +490,12 @@ def _compare_set(snap: Snapshot, spec: Spec, base: baseline_mod.Baseline, entry:
     changes = fingerprint.diff(snap, spec, entry, base.method, before, base.rows_file(name))
     if changes is None:
         found.lines.append(f"fingerprint ({name}): unchanged {before['digest'][:23]}…")
-        return
+        return None
     found.changed.append(changes)
     text = _changes(changes)
     found.lines.append(f"fingerprint ({name}): CHANGED — {text}")
     found.problems.append(f"{name} fingerprint changed: {text}")
+    return None
 
 
 @on_snapshot
@@ -482,11 +506,9 @@ def integrity(snap: Snapshot, spec: Spec, base: baseline_mod.Baseline, item: str
         raise DeploylogError(f"item {item} is fed by no [[protect]] entry of deploy.toml")
     found = _Compared()
     for entry in entries:
-        if protect.rows(snap, spec, entry).note:
-            moved = baseline_mod.layout_change(base, snap)
-            if moved:
-                return errored(item, moved, evidence=odoo.payment_note(snap))
-        _compare_set(snap, spec, base, entry, found)
+        stopped = _compare_set(snap, spec, base, entry, found)
+        if stopped is not None:
+            return stopped
     if not found.fingerprinted and not found.problems:
         return not_applicable(item, "; ".join(found.absent))
     # the counts' pre / post / difference lines are drawn by the log from the Integrity figures

@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -142,7 +143,7 @@ def _count_column(n: int) -> sql.Identifier:
     return sql.Identifier(f"deploylog_count_{n}")
 
 
-def _hashed_rows(found: protect.Rows, method: Method) -> sql.Composed:
+def hashed_rows(found: protect.Rows, method: Method) -> sql.Composed:
     """SELECT id, h (the row hash), the sub-counts' conditions: one row per row of the set."""
     assert found.select is not None
     conditions = sql.SQL("").join(sql.SQL(", ({}) AS {}").format(expr, _count_column(n)) for n, (_, expr) in enumerate(found.counts))
@@ -151,12 +152,12 @@ def _hashed_rows(found: protect.Rows, method: Method) -> sql.Composed:
     )
 
 
-def _bucket_query(found: protect.Rows, method: Method, lines: bool = False) -> sql.Composed:
+def bucket_query(found: protect.Rows, method: Method, lines: bool = False) -> sql.Composed:
     """Per bucket: count, digest, each sub-count (and, at phase 0, the bucket's id/hash lines)."""
     counts = sql.SQL("").join(sql.SQL(", count(*) FILTER (WHERE r.{})").format(_count_column(n)) for n in range(len(found.counts)))
     export = sql.SQL(", string_agg(r.id::text || E'\\t' || r.h::text || E'\\n', '')") if lines else sql.SQL("")
     return sql.SQL("SELECT r.id >> {shift}, count(*), {digest}{counts}{export} FROM ({rows}) r GROUP BY 1").format(
-        shift=sql.Literal(BUCKET_SHIFT), digest=method.bucket_digest, counts=counts, export=export, rows=_hashed_rows(found, method)
+        shift=sql.Literal(BUCKET_SHIFT), digest=method.bucket_digest, counts=counts, export=export, rows=hashed_rows(found, method)
     )
 
 
@@ -169,6 +170,17 @@ def _fold(found: protect.Rows, rows: Iterator[tuple[Any, ...]] | list[tuple[Any,
         for name, n in zip(names, sub, strict=False):
             counts[name] += n
     return Fingerprint(sum(c for c, _ in buckets.values()), counts, _digest(buckets), buckets, query)
+
+
+@contextmanager
+def _scan(snap: Snapshot) -> Iterator[None]:
+    """One scan in its own savepoint: a missing table of an optional set is caught, and the snapshot stays usable.
+
+    (A larger work_mem for the scan was measured and dropped: at scale 10 it spares the payments join its temp
+    batches, not its time; bench/RESULTS.md.)
+    """
+    with snap.conn.transaction():
+        yield
 
 
 def _shown(snap: Snapshot, query: sql.Composed, params: dict[str, Any] | None) -> str:
@@ -199,11 +211,11 @@ def compute(snap: Snapshot, spec: Spec, entry: Protect, method: Method) -> Finge
     found = protect.rows(snap, spec, entry)
     if found.select is None:
         return Absent(found.absent)
-    query = _bucket_query(found, method)
+    query = bucket_query(found, method)
 
     def read() -> Fingerprint | Absent:
         try:
-            with snap.conn.transaction():  # its own savepoint: a missing table of an optional set is not an error
+            with _scan(snap):  # its own savepoint: a missing table of an optional set is not an error
                 result = snap.rows(query, found.params)
         except psycopg.Error as exc:
             absent = _explained(snap, entry, exc)
@@ -221,7 +233,7 @@ def plan(snap: Snapshot, spec: Spec, entry: Protect) -> None:
     found = protect.rows(snap, spec, entry)
     if found.select is None:
         return
-    query = sql.SQL("EXPLAIN ") + _bucket_query(found, method_for(snap))
+    query = sql.SQL("EXPLAIN ") + bucket_query(found, method_for(snap))
 
     def explain() -> None:
         try:
@@ -245,8 +257,8 @@ def export_rows(snap: Snapshot, spec: Spec, entry: Protect, method: Method, path
     found = protect.rows(snap, spec, entry)
     if found.select is None:
         return Absent(found.absent)
-    query = _bucket_query(found, method, lines=True)
-    shown_as = _shown(snap, _bucket_query(found, method), found.params)
+    query = bucket_query(found, method, lines=True)
+    shown_as = _shown(snap, bucket_query(found, method), found.params)
 
     def stream() -> tuple[Fingerprint, str] | Absent:
         digest = hashlib.sha256()
@@ -254,7 +266,7 @@ def export_rows(snap: Snapshot, spec: Spec, entry: Protect, method: Method, path
         snap.log.append(_shown(snap, query, found.params))
         buckets: list[tuple[Any, ...]] = []
         try:
-            with snap.conn.transaction(), path.open("wb") as out:
+            with _scan(snap), path.open("wb") as out:
                 for *head, lines in snap.conn.cursor().stream(query, found.params):
                     data = lines.encode()
                     digest.update(data)
@@ -312,16 +324,18 @@ def diff(snap: Snapshot, spec: Spec, entry: Protect, method: Method, before: dic
     query = sql.SQL(
         "SELECT r.id, r.h FROM ({rows}) r WHERE r.id BETWEEN {low} AND {high} AND r.id >> {shift} = ANY({buckets})"
     ).format(
-        rows=_hashed_rows(found, method),
+        rows=hashed_rows(found, method),
         low=sql.Literal(low),
         high=sql.Literal(high),
         shift=sql.Literal(BUCKET_SHIFT),
         buckets=sql.Literal(buckets),
     )
-    current = {
-        row_id: str(h)
-        for row_id, h in snap.memo(f"{protect.label(entry)} (changed rows)", lambda: snap.rows(query, found.params), found.reads)
-    }
+
+    def read() -> list[tuple[Any, ...]]:
+        with _scan(snap):
+            return snap.rows(query, found.params)
+
+    current = {row_id: str(h) for row_id, h in snap.memo(f"{protect.label(entry)} (changed rows)", read, found.reads)}
     old = dict(_rows_in(rows_file, set(buckets)))
     return Diff(
         added=sorted(set(current) - set(old)),

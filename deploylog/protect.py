@@ -28,6 +28,10 @@ ORIGIN = PROTECT_ORIGIN
 MISSING_RELATION = re.compile(r'^relation "(?P<name>[^"]+)" does not exist')
 
 
+class AbsentTableError(MissingObjectError):
+    """A table a required set reads does not exist (not a misspelt name: nothing close to it exists)."""
+
+
 def label(entry: Protect) -> str:
     """How errors and evidence name an entry."""
     return f"[[protect]] {entry.name}"
@@ -152,10 +156,10 @@ def rows(snap: Snapshot, spec: Spec, entry: Protect) -> Rows:
 
 
 def absent_reason(entry: Protect, why: str) -> str:
-    """The N/A reason of an optional set; MissingObjectError naming the entry when it is not optional."""
+    """The N/A reason of an optional set; AbsentTableError naming the entry when it is not optional."""
     if entry.optional:
         return f"{why} ({label(entry)} is optional = true)"
-    raise MissingObjectError(
+    raise AbsentTableError(
         f"{label(entry)}: {why}: name a table this database has, or set optional = true in the entry if the set may be absent here"
     )
 
