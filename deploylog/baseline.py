@@ -1,4 +1,4 @@
-"""The baseline: phase 0's figures and fingerprints, kept as evidence for phase 5.
+"""The baseline: phase 0's protected sets (count, sub-counts, fingerprint, row file), kept as evidence for phase 5.
 
 Written atomically (temp file + rename), never silently overwritten (a
 replaced baseline is archived beside it), bound to the database it came from
@@ -14,14 +14,14 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from testinfra.host import Host
 
-from deploylog import checks, fingerprint, odoo
+from deploylog import checks, fingerprint, odoo, protect
 from deploylog.db import Identity, Snapshot
 from deploylog.errors import DeploylogError
 from deploylog.files import sha256_file, write_atomic
@@ -31,8 +31,11 @@ from deploylog.log import query
 from deploylog.spec import Spec
 
 # 2: the code HEAD before the deployment is recorded per host (code.hosts.<host name>.head)
-FORMAT = 2
+# 3: the protected sets are deploy.toml's [[protect]] entries, each with its count and sub-counts from the scan of its
+#    fingerprint; the digest (fingerprint.method, server major version) is recorded under `fingerprint`
+FORMAT = 3
 CREATE_COMMAND = "pytest -m phase0"
+RECAPTURE_COMMAND = "pytest -m phase0 --recapture-baseline"
 
 
 def path_for(spec: Spec) -> Path:
@@ -76,40 +79,51 @@ def code_state(spec: Spec, hosts: Sequence[Host]) -> tuple[dict[str, Any], list[
     return code, problems
 
 
-FIGURES: dict[str, Callable[[Snapshot, Spec], Any]] = {
-    "payments": lambda snap, spec: odoo.payment_distribution(snap, spec)["total"],
-    "posted_payments": lambda snap, spec: odoo.payment_distribution(snap, spec)["posted"],
-    "posted_invoices": lambda snap, spec: odoo.invoice_distribution(snap, spec)["posted"],
-    "invoice_move_types": lambda snap, spec: odoo.invoice_distribution(snap, spec)["move_types"],
-    "reconciliation_lines": lambda snap, spec: odoo.reconciliation_lines(snap, spec).values.get("lines"),
-    "reconciled_payments_odoo": lambda snap, spec: odoo.reconciled_payments(snap, spec)["odoo_is_reconciled"],
-    "reconciled_payments_module": lambda snap, spec: odoo.reconciled_payments(snap, spec)["module_reconciliation_lines"],
-}
+def figures_of(prints: dict[str, Any]) -> dict[str, Any]:
+    """The counts phase 5 compares, by name: each set's total (`<set>`) and sub-counts (`<set>.<count>`); None when absent."""
+    found: dict[str, Any] = {}
+    for name, entry in prints.items():
+        found[name] = entry.get("count")
+        for count, value in (entry.get("counts") or {}).items():
+            found[f"{name}.{count}"] = value
+    return found
 
 
-def figures(snap: Snapshot, spec: Spec, keys: Iterable[str] | None = None) -> dict[str, Any]:
-    """The counts phase 5 compares, all from the session's one snapshot (only `keys`: a figure that
-    cannot be read fails only the items that compare it)."""
-    return {key: FIGURES[key](snap, spec) for key in (keys or FIGURES)}
+def protected(snap: Snapshot, spec: Spec, staging: Path, method: fingerprint.Method) -> dict[str, Any]:
+    """Every [[protect]] set: one scan each, the COPY-like stream of its rows into `staging` yielding its buckets."""
+    prints: dict[str, Any] = {}
+    for entry in spec.protect:
+        found = fingerprint.export_rows(snap, spec, entry, method, staging / f"{entry.name}.tsv")
+        if isinstance(found, fingerprint.Absent):
+            prints[entry.name] = {"item": entry.item, "absent": found.reason, "count": None}
+            continue
+        fp, rows_sha256 = found
+        prints[entry.name] = {
+            "item": entry.item,
+            **fp.as_dict(),
+            "definition": definition_of(snap, spec, entry, method),
+            "rows_file": f"{entry.name}.tsv",
+            "rows_sha256": rows_sha256,
+        }
+    return prints
+
+
+def definition_of(snap: Snapshot, spec: Spec, entry: Any, method: fingerprint.Method) -> str:
+    """The set's hashed rows as SQL on this database (fragments resolved, parameters inlined, sub-counts included):
+    rows compared under another definition would all look changed, so a changed definition is refused, not diffed."""
+    found = protect.rows(snap, spec, entry)
+    if found.select is None:
+        return ""
+    query = fingerprint.hashed_rows(found, method)
+    return snap.shown(query, found.params) if found.params is not None else snap.text(query)
 
 
 def capture(snap: Snapshot, spec: Spec, started_at: dt.datetime, staging: Path, code: dict[str, Any]) -> dict[str, Any]:
     """Everything phase 5 needs, read in the one snapshot; row side files go to `staging`."""
     identity = snap.identity()
     module = odoo.module_state(snap, spec.deployment.module)
-    prints: dict[str, Any] = {}
-    for name in fingerprint.SETS:
-        if fingerprint.set_query(name, snap, spec) is None:
-            prints[name] = None
-            continue
-        # one pass per set: the COPY that writes the rows also yields the bucket digests
-        rows_sha256 = fingerprint.export_rows(snap, spec, name, staging / f"{name}.tsv")
-        fp = fingerprint.compute(snap, spec, name)
-        assert fp is not None
-        entry = fp.as_dict()
-        entry["rows_file"] = f"{name}.tsv"
-        entry["rows_sha256"] = rows_sha256
-        prints[name] = entry
+    method = fingerprint.method_for(snap)
+    prints = protected(snap, spec, staging, method)
     data: dict[str, Any] = {
         "format": FORMAT,
         "deployment_id": spec.deployment_id,
@@ -121,7 +135,8 @@ def capture(snap: Snapshot, spec: Spec, started_at: dt.datetime, staging: Path, 
         "database": identity.as_dict(),
         "module_state": module.values,
         "odoo": schema_of(snap),
-        "figures": figures(snap, spec),
+        "fingerprint": fingerprint.record(snap, method),
+        "figures": figures_of(prints),
         "fingerprints": prints,
         "code": code,
     }
@@ -235,9 +250,18 @@ class Baseline:
     def identity(self) -> Identity:
         return Identity(**self.data["database"])
 
+    @property
+    def method(self) -> fingerprint.Method:
+        return fingerprint.method_of(self.data["fingerprint"])
+
+    def entry(self, name: str) -> dict[str, Any] | None:
+        """The baseline's record of a protected set (None when phase 0 did not know the set)."""
+        found: dict[str, Any] | None = self.data["fingerprints"].get(name)
+        return found
+
     def rows_file(self, name: str) -> Path | None:
-        entry = self.data["fingerprints"].get(name)
-        return self.path.with_suffix(".rows") / entry["rows_file"] if entry else None
+        entry = self.entry(name)
+        return self.path.with_suffix(".rows") / entry["rows_file"] if entry and entry.get("rows_file") else None
 
 
 def load(spec: Spec) -> Baseline:
@@ -256,6 +280,12 @@ def load(spec: Spec) -> Baseline:
             f"baseline {path} is format 1 (no HEAD per host) and cannot be used: before deploying, re-run phase 0 with "
             "--recapture-baseline; after, start a new attempt with a new [deployment] id"
         )
+    if isinstance(data, dict) and data.get("format") == 2:
+        raise DeploylogError(
+            f"baseline {path} is format 2 (an earlier deploylog's md5 fingerprints of built-in sets), not comparable with "
+            f"format {FORMAT} ([[protect]] sets): before deploying, recapture it with `{RECAPTURE_COMMAND}`; after, start a "
+            "new attempt with a new [deployment] id"
+        )
     if not isinstance(data, dict) or data.get("format") != FORMAT or "digest" not in data:
         raise DeploylogError(f"baseline {path} is not a deploylog baseline (format {FORMAT} with a digest)")
     if canonical_digest(data) != data["digest"]:
@@ -264,7 +294,7 @@ def load(spec: Spec) -> Baseline:
         raise DeploylogError(f"baseline {path} belongs to deployment {data.get('deployment_id')!r}, not {spec.deployment_id!r}")
     baseline = Baseline(data, path)
     for name, entry in data["fingerprints"].items():
-        if entry is None:
+        if not entry.get("rows_file"):
             continue
         rows = baseline.rows_file(name)
         if rows is None or not rows.exists():
@@ -286,6 +316,18 @@ def check_identity(baseline: Baseline, current: Identity) -> None:
             f"baseline {baseline.path} was taken on {before.describe()}, "
             f"but this run is connected to {current.describe()}: refusing to compare"
         )
+    problem = fingerprint.incomparable(baseline.data["fingerprint"], server_major(current.server_version))
+    if problem:
+        raise DeploylogError(
+            f"baseline {baseline.path}: {problem} (the server was upgraded since phase 0: a new attempt needs a new "
+            "[deployment] id, then phase 0)"
+        )
+
+
+def server_major(version: str) -> int:
+    """18 for '18.6', '16.4 (Debian 16.4-1)'; 0 when the text is not a version."""
+    head = version.split(".", 1)[0].split(" ", 1)[0]
+    return int(head) if head.isdigit() else 0
 
 
 def started_at_of(path: Path) -> dt.datetime | None:

@@ -94,19 +94,26 @@ class Item:
         return cls(**{k: str(data[k]) for k in ("id", "phase", "title", "expected", "severity", "aspect", "origin") if k in data})
 
 
-def _load() -> dict[str, Item]:
-    """The rows of catalogue.toml, validated: a broken catalogue must fail at import, never mid-run."""
+def _load() -> tuple[dict[str, Item], dict[str, str]]:
+    """The rows of catalogue.toml, validated: a broken catalogue must fail at import, never mid-run.
+
+    Returns (the items, item id -> what deploy.toml must declare for it: its `needs`).
+    """
     rows = tomllib.loads(resources.files("deploylog").joinpath("catalogue.toml").read_text(encoding="utf-8"))["items"]
     items: dict[str, Item] = {}
+    needs: dict[str, str] = {}
     for row in rows:
+        need = row.pop("needs", "")
         entry = Item(phase=row["id"].split(".")[0], **row)
         if entry.phase not in PHASES or entry.severity not in SEVERITIES or entry.aspect not in ASPECTS:
             raise ValueError(f"catalogue.toml: item {entry.id} has an unknown phase, severity or aspect")
         items[entry.id] = entry
-    return items
+        if need:
+            needs[entry.id] = need
+    return items, needs
 
 
-ITEMS: dict[str, Item] = _load()
+ITEMS, NEEDS = _load()
 
 MARKERS: dict[str, str] = {
     "preflight": "T-24h checklist (items P.x)",

@@ -1,4 +1,4 @@
-"""Database items of the log (P.6, 0.1-0.4, 4.1, 4.5-4.7, 5.1-5.4): figure -> verdict.
+"""Database items of the log (P.6, 0.1-0.4, 4.1, 4.5-4.7, and phase 5's [[protect]] items): figure -> verdict.
 
 Each function reads figures through the session Snapshot and returns a
 CheckResult whose evidence is what the template asks to paste, plus the SQL
@@ -14,13 +14,13 @@ from typing import Any
 from testinfra.host import Host
 
 from deploylog import baseline as baseline_mod
-from deploylog import fingerprint, odoo
+from deploylog import fingerprint, odoo, protect
 from deploylog.access import did_you_mean
 from deploylog.db import Snapshot, on_snapshot
-from deploylog.errors import DeploylogError
+from deploylog.errors import DeploylogError, MissingObjectError
 from deploylog.figures import Comparison, Distribution, Integrity
 from deploylog.result import CheckResult, errored, failed, not_applicable, verdict
-from deploylog.spec import Spec
+from deploylog.spec import Protect, Spec, given
 
 MAX_IDS_SHOWN = 20
 
@@ -146,10 +146,9 @@ def record_baseline(snap: Snapshot, spec: Spec, started_at: dt.datetime, recaptu
     _, code_problems = baseline_mod.code_state(spec, hosts)
     if code_problems:
         return failed("0.3", "; ".join(code_problems), queries=[f"git -C {spec.paths.repo} rev-parse HEAD"])
-    reconciled = odoo.reconciled_payments(snap, spec)
-    figures_now = baseline_mod.figures(snap, spec)
+    queries = module.queries
     if path.exists() and not recapture:
-        return _kept_baseline(snap, spec, figures_now, reconciled.queries, hosts)
+        return _kept_baseline(snap, spec, queries, hosts)
     started = baseline_mod.deployment_started(spec, hosts)
     if started:
         kept = "the stored baseline is kept untouched" if path.exists() else "no baseline is written"
@@ -158,7 +157,7 @@ def record_baseline(snap: Snapshot, spec: Spec, started_at: dt.datetime, recaptu
             f"the deployment has started: {started}; {kept}: a baseline captured now would prove nothing, "
             "a new attempt needs a new [deployment] id (then phase 0)",
             evidence=f"{started}\n{kept}: {path}",
-            queries=reconciled.queries,
+            queries=queries,
         )
     archived = baseline_mod.archive_existing(spec) if recapture else None
     data = baseline_mod.store(spec, snap, started_at, hosts)
@@ -167,18 +166,18 @@ def record_baseline(snap: Snapshot, spec: Spec, started_at: dt.datetime, recaptu
         evidence += f"\nprevious baseline archived as {archived}"
     fig = data["figures"]
     first = " (first install declared: the module is not installed yet)" if spec.deployment.first_install else ""
+    counted = ", ".join(f"{name} {_fmt(value)}" for name, value in fig.items()) or "no [[protect]] set declared"
     return verdict(
         "0.3",
         True,
-        f"baseline recorded{first}: reconciled payments {fig['reconciled_payments_odoo']} (is_reconciled), "
-        f"{_fmt(fig['reconciled_payments_module'])} (reconciliation lines)",
+        f"baseline recorded{first}: {counted}",
         evidence=evidence,
-        queries=reconciled.queries + [f["query"] for f in data["fingerprints"].values() if f],
+        queries=queries + [f["query"] for f in data["fingerprints"].values() if f.get("query")],
         figures=fig,
     )
 
 
-def _kept_baseline(snap: Snapshot, spec: Spec, figures_now: dict[str, Any], queries: list[str], hosts: Sequence[Host]) -> CheckResult:
+def _kept_baseline(snap: Snapshot, spec: Spec, queries: list[str], hosts: Sequence[Host]) -> CheckResult:
     """0.3 re-run without --recapture-baseline: keep the stored baseline when it still describes the database."""
     path = baseline_mod.path_for(spec)
 
@@ -191,12 +190,11 @@ def _kept_baseline(snap: Snapshot, spec: Spec, figures_now: dict[str, Any], quer
     try:
         stored = baseline_mod.load(spec)
         baseline_mod.check_identity(stored, snap.identity())
+        method = stored.method
+        now = {e.name: fingerprint.compute(snap, spec, e, method) for e in spec.protect}
     except DeploylogError as exc:
         return verdict("0.3", False, f"{exc}; {replace()}", queries=queries)
-    same = stored.figures == figures_now and all(
-        (stored.data["fingerprints"].get(n) or {}).get("digest") == getattr(fingerprint.compute(snap, spec, n), "digest", None)
-        for n in fingerprint.SETS
-    )
+    same = set(now) == set(stored.data["fingerprints"]) and all(_same_print(stored.entry(name), found) for name, found in now.items())
     evidence = _baseline_evidence(stored.data, path)
     if same:
         return verdict(
@@ -210,11 +208,20 @@ def _kept_baseline(snap: Snapshot, spec: Spec, figures_now: dict[str, Any], quer
     return verdict(
         "0.3",
         False,
-        f"a baseline recorded at {stored.data['captured_at']} exists and no longer matches the database; {replace()}",
+        f"a baseline recorded at {stored.data['captured_at']} exists and no longer matches the database "
+        f"(or the [[protect]] sets of deploy.toml); {replace()}",
         evidence=evidence,
         queries=queries,
-        figures=figures_now,
+        figures=stored.figures,
     )
+
+
+def _same_print(before: dict[str, Any] | None, now: fingerprint.Fingerprint | fingerprint.Absent) -> bool:
+    if before is None:
+        return False
+    if isinstance(now, fingerprint.Absent):
+        return "absent" in before
+    return before.get("digest") == now.digest and before.get("counts", {}) == now.counts
 
 
 def _fmt(value: Any) -> str:
@@ -222,22 +229,18 @@ def _fmt(value: Any) -> str:
 
 
 def _baseline_evidence(data: dict[str, Any], path: Any) -> str:
-    fig = data["figures"]
-    rows = {
-        "Baseline Count (reconciled payments, is_reconciled)": fig["reconciled_payments_odoo"],
-        "Reconciled payments (module's reconciliation lines)": _fmt(fig["reconciled_payments_module"]),
-        "Payments": fig["payments"],
-        "Posted invoices": fig["posted_invoices"],
-        "Reconciliation lines": _fmt(fig["reconciliation_lines"]),
-    }
-    prints = {name: (fp["digest"][:23] + "…" if fp else "n/a") for name, fp in data["fingerprints"].items()}
+    sets = {}
+    for name, entry in data["fingerprints"].items():
+        counts = "".join(f", {k} {v}" for k, v in (entry.get("counts") or {}).items())
+        shown = f"N/A: {entry['absent']}" if "absent" in entry else f"{entry['count']} rows{counts}, {entry['digest'][:23]}…"
+        sets[f"{name} ({entry['item']})"] = shown
     db = data["database"]
+    method = data["fingerprint"]
     return "\n".join(
         [
-            _table(rows, ("figure", "value")),
+            _table(sets, ("protected set (item)", "count, sub-counts, fingerprint")) if sets else "no [[protect]] set declared",
             "",
-            _table(prints, ("fingerprint", "digest")),
-            "",
+            f"fingerprints: {method['summary']} (PostgreSQL {method['server_major']})",
             f"file: {path}",
             f"baseline digest: {data['digest']}",
             f"database: {db['database']} (oid {db['oid']}, cluster {db['system_identifier']}, PostgreSQL {db['server_version']})",
@@ -273,7 +276,7 @@ def _members_evidence(snap: Snapshot, found: odoo.Figure) -> str:
 @on_snapshot
 def manager_members(snap: Snapshot, spec: Spec, item: str) -> CheckResult:
     """P.6 / 4.6: the Payment Manager group has enough active members."""
-    xmlid = spec.groups.manager
+    xmlid = given(spec.groups, "groups").manager
     found = odoo.group_members(snap, [xmlid])
     g = found[xmlid]
     minimum = spec.thresholds.min_manager_members
@@ -297,8 +300,10 @@ def manager_members(snap: Snapshot, spec: Spec, item: str) -> CheckResult:
 
 @on_snapshot
 def user_permissions(snap: Snapshot, spec: Spec) -> CheckResult:
-    """0.4: Manager exists with >= N active members; Reviewer and Approver exist."""
-    ids = [spec.groups.manager, spec.groups.reviewer, spec.groups.approver]
+    """0.4: Manager exists with >= N active members; Reviewer and Approver (those [groups] names) exist."""
+    groups = given(spec.groups, "groups")
+    others = {role: xmlid for role, xmlid in (("Reviewer", groups.reviewer), ("Approver", groups.approver)) if xmlid}
+    ids = [groups.manager, *others.values()]
     found = odoo.group_members(snap, ids)
     missing = [x for x in ids if not found[x]["exists"]]
     module = spec.deployment.module
@@ -309,13 +314,12 @@ def user_permissions(snap: Snapshot, spec: Spec) -> CheckResult:
             "it is installed; 4.6 checks the Payment Manager group after the deployment",
         )
     problems = [_missing_group(x, found[x]) for x in missing]
-    manager = found[spec.groups.manager]
+    manager = found[groups.manager]
     minimum = spec.thresholds.min_manager_members
     if manager["exists"] and manager["active_members"] < minimum:
         problems.append(f"{manager['name']} has {manager['active_members']} active member(s), expected >= {minimum}")
-    message = "; ".join(problems) or (
-        f"{manager['name']} has {manager['active_members']} active member(s); Reviewer and Approver groups exist"
-    )
+    exist = f"; {' and '.join(others)} group{'s' if len(others) > 1 else ''} exist" if others else ""
+    message = "; ".join(problems) or f"{manager['name']} has {manager['active_members']} active member(s){exist}"
     return verdict("0.4", not problems, message, evidence=_members_evidence(snap, found), queries=found.queries)
 
 
@@ -385,85 +389,150 @@ def orphaned_lines(snap: Snapshot, spec: Spec) -> CheckResult:
     return verdict("4.7", n == 0, message, evidence=_recon_evidence(recon), queries=recon.queries, figures=recon.values)
 
 
-# Phase 5: (item, figure keys compared, fingerprint set, label)
-INTEGRITY = {
-    "5.1": (("payments",), "payments", "Payment count"),
-    "5.2": (("posted_invoices",), "posted_invoices", "Posted invoices count"),
-    "5.3": (("reconciliation_lines",), "reconciliation_lines", "Reconciliation count"),
-    "5.4": (("reconciled_payments_odoo", "reconciled_payments_module"), "reconciled_payments", "Reconciled payments"),
-}
-
-
 def _ids(ids: list[int]) -> str:
     shown = ", ".join(map(str, ids[:MAX_IDS_SHOWN]))
     return shown + (f" … (+{len(ids) - MAX_IDS_SHOWN} more)" if len(ids) > MAX_IDS_SHOWN else "")
 
 
+def _changes(changes: fingerprint.Diff) -> str:
+    detail = []
+    if changes.changed:
+        detail.append(f"changed row id(s) {_ids(changes.changed)}")
+    if changes.removed:
+        detail.append(f"removed row id(s) {_ids(changes.removed)}")
+    if changes.added:
+        detail.append(f"added row id(s) {_ids(changes.added)}")
+    return "; ".join(detail) or "content differs"
+
+
+class _Compared:
+    """What comparing the sets of one item found: comparisons, evidence lines, problems, queries."""
+
+    def __init__(self) -> None:
+        self.comparisons: list[Comparison] = []
+        self.lines: list[str] = []
+        self.problems: list[str] = []
+        self.queries: list[str] = []
+        self.notes: list[str] = []
+        self.absent: list[str] = []
+        self.sets: list[str] = []
+        self.changed: list[fingerprint.Diff] = []
+        self.fingerprinted = False
+
+    def counts(self, name: str, before: dict[str, Any], now: fingerprint.Fingerprint) -> None:
+        pairs = [(name, before.get("count"), now.count)]
+        pairs += [(f"{name}.{k}", (before.get("counts") or {}).get(k), v) for k, v in now.counts.items()]
+        for key, old, new in pairs:
+            self.comparisons.append(Comparison(key, old, new))
+            if old is None:
+                self.problems.append(f"{key}: not in the baseline, now {new} (cannot compare)")
+            elif new != old:
+                self.problems.append(f"{key} {old} -> {new} ({new - old:+d})")
+
+
+def _compare_set(snap: Snapshot, spec: Spec, base: baseline_mod.Baseline, entry: Protect, found: _Compared) -> CheckResult | None:
+    """One set of an item: its counts and its fingerprint against the baseline's (a result when the item cannot be compared)."""
+    name = entry.name
+    before = base.entry(name)
+    if before is None:
+        raise DeploylogError(
+            f"the baseline holds no fingerprint of {protect.label(entry)} (declared after phase 0): before deploying, "
+            f"recapture it with `{baseline_mod.RECAPTURE_COMMAND}`; after, start a new attempt with a new [deployment] id"
+        )
+
+    def lost(exc: MissingObjectError) -> None:
+        """Rows there at phase 0, the table (or a column) they came from gone now: lost, whatever `optional` says."""
+        if "absent" in before:
+            raise exc
+        found.comparisons.append(Comparison(name, before.get("count"), None))
+        found.problems.append(f"{name}: at phase 0 {before['count']} rows, now unreadable: {exc}")
+
+    try:
+        rows = protect.rows(snap, spec, entry)  # a misspelt or misconfigured name raises: an error, not a loss
+    except protect.AbsentTableError as exc:
+        lost(exc)
+        return None
+    moved = baseline_mod.layout_change(base, snap) if rows.note else ""
+    if moved:
+        return errored(entry.item, moved, evidence=rows.note)
+    if "absent" not in before and rows.select is not None:
+        definition = baseline_mod.definition_of(snap, spec, entry, base.method)
+        if before.get("definition") != definition:
+            return errored(
+                entry.item,
+                f"{protect.label(entry)}: the set's definition differs from the one phase 0 fingerprinted (deploy.toml "
+                "edited, or the database's layout changed): its rows cannot be compared; a new attempt needs a new "
+                "[deployment] id, then phase 0",
+                evidence=f"At phase 0:\n{before.get('definition')}\n\nNow:\n{definition}",
+            )
+    try:
+        now = fingerprint.compute(snap, spec, entry, base.method)
+    except MissingObjectError as exc:  # the definition is phase 0's: what it read is gone
+        lost(exc)
+        return None
+    if rows.note and rows.note not in found.notes:
+        found.notes.append(rows.note)
+    if isinstance(now, fingerprint.Absent) or "absent" in before:
+        if isinstance(now, fingerprint.Absent) and "absent" in before:
+            found.comparisons.append(Comparison(name, None, None))
+            found.lines.append(f"{name}: N/A, {now.reason}")
+            found.absent.append(now.reason)
+            return None
+        then = f"absent ({before['absent']})" if "absent" in before else f"{before['count']} rows"
+        later = f"absent ({now.reason})" if isinstance(now, fingerprint.Absent) else f"{now.count} rows"
+        found.comparisons.append(Comparison(name, before.get("count"), None if isinstance(now, fingerprint.Absent) else now.count))
+        found.problems.append(f"{name}: at phase 0 {then}, now {later} (cannot compare)")
+        return None
+    found.sets.append(name)
+    found.fingerprinted = True
+    found.counts(name, before, now)
+    found.queries.append(now.query)
+    changes = fingerprint.diff(snap, spec, entry, base.method, before, base.rows_file(name))
+    if changes is None:
+        found.lines.append(f"fingerprint ({name}): unchanged {before['digest'][:23]}…")
+        return None
+    found.changed.append(changes)
+    text = _changes(changes)
+    found.lines.append(f"fingerprint ({name}): CHANGED — {text}")
+    found.problems.append(f"{name} fingerprint changed: {text}")
+    return None
+
+
 @on_snapshot
 def integrity(snap: Snapshot, spec: Spec, base: baseline_mod.Baseline, item: str) -> CheckResult:
-    """5.x: post - baseline = 0 for the counts, and the set's fingerprint unchanged."""
-    keys, set_name, label = INTEGRITY[item]
-    now = baseline_mod.figures(snap, spec, keys)
-    if all(base.figures.get(k) is None and now.get(k) is None for k in keys):
-        reason = odoo.reconciliation_lines(snap, spec).values.get("reason", "figure not available")
-        return not_applicable(item, reason)
-    found = fingerprint.protected_set(set_name, snap, spec)
-    note = odoo.layout_note(snap, found[1]) if found else ""
-    moved = baseline_mod.layout_change(base, snap) if note else ""
-    if moved:
-        return errored(item, moved, evidence=note)
+    """A phase-5 item: for each [[protect]] set feeding it, post - baseline = 0 for its counts and its fingerprint unchanged."""
+    entries = protect.items(spec).get(item)
+    if not entries:
+        raise DeploylogError(f"item {item} is fed by no [[protect]] entry of deploy.toml")
+    found = _Compared()
+    for entry in entries:
+        stopped = _compare_set(snap, spec, base, entry, found)
+        if stopped is not None:
+            return stopped
+    if not found.fingerprinted and not found.problems:
+        return not_applicable(item, "; ".join(found.absent))
     # the counts' pre / post / difference lines are drawn by the log from the Integrity figures
-    lines: list[str] = []
-    problems: list[str] = []
-    for key in keys:
-        before, after = base.figures.get(key), now.get(key)
-        if before is None and after is None:
-            continue
-        if before is None or after is None:
-            problems.append(f"{key}: baseline {_fmt(before)}, now {_fmt(after)} (cannot compare)")
-        elif after != before:
-            problems.append(f"{key} {before} -> {after} ({after - before:+d})")
-    before_fp = base.data["fingerprints"].get(set_name)
-    queries = []
-    changes_found: fingerprint.Diff | None = None
-    current = fingerprint.compute(snap, spec, set_name) if before_fp is not None else None
-    if before_fp is not None and current is None:
-        problems.append(f"{set_name}: the baseline has its fingerprint, but the set no longer exists")
-    elif before_fp is not None and current is not None:
-        changes = fingerprint.diff(snap, spec, set_name, before_fp, base.rows_file(set_name))
-        changes_found = changes
-        queries.append(current.query)
-        if changes is None:
-            lines.append(f"fingerprint ({set_name}): unchanged {before_fp['digest'][:23]}…")
-        else:
-            detail = []
-            if changes.changed:
-                detail.append(f"changed row id(s) {_ids(changes.changed)}")
-            if changes.removed:
-                detail.append(f"removed row id(s) {_ids(changes.removed)}")
-            if changes.added:
-                detail.append(f"added row id(s) {_ids(changes.added)}")
-            text = "; ".join(detail) or "content differs"
-            lines.append(f"fingerprint ({set_name}): CHANGED — {text}")
-            problems.append(f"{set_name} fingerprint changed: {text}")
-    critical = " (CRITICAL!)" if item == "5.4" else ""
+    title = protect.definition(entries[0]).title
     message = (
-        f"MISMATCH{critical}: " + "; ".join(problems)
-        if problems
-        else f"MATCH: {label} unchanged (" + ", ".join(f"{k} {now[k]}" for k in keys) + "), fingerprint identical"
+        "MISMATCH: " + "; ".join(found.problems)
+        if found.problems
+        else f"MATCH: {title} unchanged ("
+        + ", ".join(f"{c.label} {c.current}" for c in found.comparisons if c.current is not None)
+        + "), fingerprint identical"
     )
+    evidence = "\n".join([*found.lines, *(["", *found.notes] if found.notes else [])])
     return verdict(
         item,
-        not problems,
+        not found.problems,
         message,
-        evidence="\n".join([*lines, "", note] if note else lines),
-        queries=queries,
+        evidence=evidence,
+        queries=found.queries,
         figures=Integrity(
-            comparisons=tuple(Comparison(k, base.figures.get(k), now.get(k)) for k in keys),
-            fingerprint_set=set_name,
-            fingerprint_changed=None if before_fp is None else bool(changes_found),
-            changed_ids=len(changes_found.changed) if changes_found else 0,
-            added_ids=len(changes_found.added) if changes_found else 0,
-            removed_ids=len(changes_found.removed) if changes_found else 0,
+            comparisons=tuple(found.comparisons),
+            fingerprint_set=", ".join(found.sets),
+            fingerprint_changed=bool(found.changed) if found.fingerprinted else None,
+            changed_ids=sum(len(c.changed) for c in found.changed),
+            added_ids=sum(len(c.added) for c in found.changed),
+            removed_ids=sum(len(c.removed) for c in found.changed),
         ),
     )

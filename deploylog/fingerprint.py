@@ -1,99 +1,137 @@
-"""Fingerprints of the protected row sets: counts can match while data changed.
+"""Fingerprints of the protected sets ([[protect]]): counts can match while data changed.
 
-Each set is a query yielding (id, row hash), the hash computed in SQL over the
-row's key columns (md5 of ROW(...)::text, which tells NULL from ''). The
-fingerprint is a per-bucket digest (bucket = id >> 10) aggregated in SQL, so a
-post-deploy comparison moves a few kilobytes, not the rows. The baseline also
-keeps the (id, hash) pairs in a side file, streamed with COPY, so a changed
-bucket can be narrowed down to the row ids that changed.
+Each set's rows (protect.rows: `SELECT id, <columns>`) are hashed per row in
+SQL and folded per bucket (bucket = id >> 10) into a count and a digest, in
+one scan that also counts the set's named sub-counts: only the buckets reach
+Python (a few kilobytes per million rows), and the counts phase 5 compares
+cost no query of their own. At phase 0 the same scan also streams the
+(id, row hash) pairs into a side file, one message per bucket, so that a
+changed bucket can later be narrowed down to the row ids that changed.
+
+The digest (`Method`) is chosen by the server and recorded in the baseline:
+
+- PostgreSQL 14+: `hash_record_extended(row, 0)` per row (64 bits, computed on
+  the values' binary form, no text conversion), `bit_xor` per bucket. Stable
+  within one PostgreSQL major version only (hash functions may change between
+  majors, as may a hash on another architecture): the baseline records the
+  server's major version, and a comparison on another major is refused.
+- older servers: `md5` of the row's text form, `md5(string_agg(...))` per
+  bucket (deploylog's earlier digest, about twice the cost), comparable on any
+  server that prints the values alike.
+
+Equal values hash alike as PostgreSQL's equality sees them (`1.0` and `1.00`
+are one numeric), NULL is told from '' and 0, and the columns' order counts.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from psycopg import sql
 
-from deploylog import odoo
-from deploylog.access import Reads
+from deploylog import protect
+from deploylog.access import did_you_mean
 from deploylog.db import Snapshot
-from deploylog.spec import Spec
+from deploylog.errors import DeploylogError, MissingObjectError
+from deploylog.spec import Protect, Spec
 
 BUCKET_SHIFT = 10
-SETS = ("payments", "posted_invoices", "reconciliation_lines", "reconciled_payments")
+NO_HASH = re.compile(r"could not identify an? (?:extended )?hash function for type (?P<type>.+)$")
 
 
-def protected_set(name: str, snap: Snapshot, spec: Spec) -> tuple[sql.Composed, Reads] | None:
-    """(SELECT id, h, what it reads) for one protected set; None when the set cannot exist here (optional, absent).
+@dataclass(frozen=True)
+class Method:
+    """How a row is hashed and a bucket folded."""
 
-    The payment sets are written with the version's fragments (odoo.payment_layout):
-    counted from account_payment alone, the payment's own state, name and date
-    from Odoo 18 on, its journal entry's up to Odoo 17 (where the expression is
-    the one of earlier releases: a baseline taken with them still compares).
-    """
-    cfg = spec.reconciliation
-    if name == "payments":
-        query = sql.SQL(
-            """SELECT p.id, left(md5(ROW(p.id, p.move_id, p.amount, p.payment_type, p.partner_type, p.partner_id,
-                      p.currency_id, {payment_state}, {payment_date}, {payment_name})::text), 16) AS h
-               FROM {payments}"""
-        ).format(**odoo.payment_fragments(snap))
-        columns = ("id", "amount", "payment_type", "partner_type", "partner_id", "currency_id")
-        return query, odoo.payment_layout(snap).reads + Reads({"account_payment": columns})
-    if name == "posted_invoices":
-        query = sql.SQL(
-            """SELECT m.id, left(md5(ROW(m.id, m.name, m.move_type, m.state, m.date, m.partner_id,
-                      m.amount_total, m.currency_id)::text), 16) AS h
-               FROM account_move m WHERE m.state = 'posted' AND m.move_type = ANY({types})"""
-        ).format(types=sql.Literal(list(spec.invoices.move_types)))
-        return query, Reads(
-            {"account_move": ("id", "name", "move_type", "state", "date", "partner_id", "amount_total", "currency_id")}
-        )
-    if name == "reconciliation_lines":
-        if odoo.reconciliation_absent(snap, spec):
-            return None
-        query = sql.SQL("SELECT l.id, left(md5(ROW(l.id, l.{mc}, l.{rc})::text), 16) AS h FROM {t} l").format(
-            t=sql.Identifier(cfg.table),
-            mc=sql.Identifier(cfg.move_column),
-            rc=sql.Identifier(cfg.reconciliation_column),
-        )
-        return query, Reads({cfg.table: ("id", cfg.move_column, cfg.reconciliation_column)})
-    if name == "reconciled_payments":
-        in_recon: sql.Composable = sql.SQL("false")
-        reads = odoo.payment_layout(snap).reads + Reads({"account_payment": ("id", "amount", "is_reconciled")})
-        if not odoo.reconciliation_absent(snap, spec):
-            in_recon = sql.SQL("EXISTS (SELECT 1 FROM {t} l WHERE l.{mc} = p.move_id)").format(
-                t=sql.Identifier(cfg.table), mc=sql.Identifier(cfg.move_column)
-            )
-            reads = reads + Reads({cfg.table: (cfg.move_column,)})
-        query = sql.SQL(
-            """SELECT p.id, left(md5(ROW(p.id, p.amount, {payment_state}, p.move_id, p.is_reconciled, {in_recon})::text), 16) AS h
-               FROM {payments}
-               WHERE p.is_reconciled OR {in_recon}"""
-        ).format(in_recon=in_recon, **odoo.payment_fragments(snap))
-        return query, reads
-    raise KeyError(name)
+    name: str
+    row_hash: sql.SQL  # over the whole row `s`
+    bucket_digest: sql.SQL  # an aggregate over r.h (r.id the row id)
+    per_major: bool  # comparable only on the PostgreSQL major version it was computed on
+    summary: str
 
 
-def set_query(name: str, snap: Snapshot, spec: Spec) -> sql.Composed | None:
-    """SELECT id, h for one protected set; None when the set cannot exist here."""
-    found = protected_set(name, snap, spec)
-    return found[0] if found else None
+XOR = Method(
+    "hash_record_extended+bit_xor",
+    sql.SQL("hash_record_extended(s, 0)"),
+    sql.SQL("to_hex(bit_xor(r.h))"),
+    per_major=True,
+    summary="per row hash_record_extended(row, 0) (64 bits), per bucket count and bit_xor",
+)
+MD5 = Method(
+    "md5+string_agg",
+    sql.SQL("left(md5(s::text), 16)"),
+    sql.SQL("md5(string_agg(r.h, '' ORDER BY r.id))"),
+    per_major=False,
+    summary="per row md5 of its text (64 bits kept), per bucket count and md5 of the hashes in id order",
+)
+METHODS = {m.name: m for m in (XOR, MD5)}
+XOR_SINCE = 140000  # hash_record_extended and bit_xor: PostgreSQL 14
+
+
+def server_version_num(snap: Snapshot) -> int:
+    return int(snap.memo("server_version_num", lambda: snap.row("SELECT current_setting('server_version_num')::int")[0]))
+
+
+def method_for(snap: Snapshot) -> Method:
+    """The digest a new baseline uses on this server."""
+    return XOR if server_version_num(snap) >= XOR_SINCE else MD5
+
+
+def record(snap: Snapshot, method: Method) -> dict[str, Any]:
+    """What the baseline keeps about its digest: enough to refuse a comparison it cannot make."""
+    version = server_version_num(snap)
+    return {
+        "method": method.name,
+        "summary": method.summary,
+        "bucket_shift": BUCKET_SHIFT,
+        "server_version_num": version,
+        "server_major": version // 10000,
+    }
+
+
+def method_of(recorded: dict[str, Any]) -> Method:
+    found = METHODS.get(str(recorded.get("method")))
+    if found is None or recorded.get("bucket_shift") != BUCKET_SHIFT:
+        raise DeploylogError(f"the baseline's fingerprints use a digest this release does not know ({recorded!r})")
+    return found
+
+
+def incomparable(recorded: dict[str, Any], server_major: int) -> str:
+    """Why fingerprints recorded with `recorded` cannot be compared on a server of `server_major` ('' when they can)."""
+    method = method_of(recorded)
+    if not method.per_major or recorded.get("server_major") == server_major:
+        return ""
+    return (
+        f"the baseline's fingerprints were computed with {method.name} on PostgreSQL {recorded.get('server_major')}, "
+        f"this server runs PostgreSQL {server_major}: that hash is stable within one major version only, so the "
+        "fingerprints cannot be compared"
+    )
 
 
 @dataclass
 class Fingerprint:
     count: int
+    counts: dict[str, int]
     digest: str
     buckets: dict[str, list[Any]]  # bucket -> [count, digest]
     query: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {"count": self.count, "digest": self.digest, "buckets": self.buckets, "query": self.query}
+        return {"count": self.count, "counts": self.counts, "digest": self.digest, "buckets": self.buckets, "query": self.query}
+
+
+@dataclass(frozen=True)
+class Absent:
+    """An optional set that cannot be read here (a table it reads does not exist): the reason."""
+
+    reason: str
 
 
 def _digest(buckets: dict[str, list[Any]]) -> str:
@@ -101,62 +139,150 @@ def _digest(buckets: dict[str, list[Any]]) -> str:
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
-def compute(snap: Snapshot, spec: Spec, name: str) -> Fingerprint | None:
-    """Per-bucket counts and digests of one set, aggregated in SQL."""
-    found = protected_set(name, snap, spec)
-    if found is None:
-        return None
-    query = _bucket_query(found[0])
-
-    def read() -> Fingerprint:
-        buckets = {str(b): [c, d] for b, c, d in snap.rows(query)}
-        return Fingerprint(sum(c for c, _ in buckets.values()), _digest(buckets), buckets, snap.text(query))
-
-    return snap.memo(f"fingerprint:{name}", read, found[1])
+def _count_column(n: int) -> sql.Identifier:
+    return sql.Identifier(f"deploylog_count_{n}")
 
 
-def _bucket_query(base: sql.Composed) -> sql.Composed:
-    return sql.SQL("SELECT s.id >> {shift}, count(*), md5(string_agg(s.h, '' ORDER BY s.id)) FROM ({base}) s GROUP BY 1").format(
-        shift=sql.Literal(BUCKET_SHIFT), base=base
+def hashed_rows(found: protect.Rows, method: Method) -> sql.Composed:
+    """SELECT id, h (the row hash), the sub-counts' conditions: one row per row of the set."""
+    assert found.select is not None
+    conditions = sql.SQL("").join(sql.SQL(", ({}) AS {}").format(expr, _count_column(n)) for n, (_, expr) in enumerate(found.counts))
+    return sql.SQL("SELECT s.id, {h} AS h{conditions} FROM ({select}) AS s(id)").format(
+        h=method.row_hash, conditions=conditions, select=found.select
     )
 
 
-def export_rows(snap: Snapshot, spec: Spec, name: str, path: Path) -> str:
-    """Write (id, hash) of a set into `path`, one tab-separated line per row in id order; returns the file's sha256.
+def bucket_query(found: protect.Rows, method: Method, lines: bool = False) -> sql.Composed:
+    """Per bucket: count, digest, each sub-count (and, at phase 0, the bucket's id/hash lines)."""
+    counts = sql.SQL("").join(sql.SQL(", count(*) FILTER (WHERE r.{})").format(_count_column(n)) for n in range(len(found.counts)))
+    export = sql.SQL(", string_agg(r.id::text || E'\\t' || r.h::text || E'\\n', '')") if lines else sql.SQL("")
+    return sql.SQL("SELECT r.id >> {shift}, count(*), {digest}{counts}{export} FROM ({rows}) r GROUP BY 1").format(
+        shift=sql.Literal(BUCKET_SHIFT), digest=method.bucket_digest, counts=counts, export=export, rows=hashed_rows(found, method)
+    )
 
-    One pass, one message per bucket: each result row carries a bucket's
-    count, its digest (exactly the expression of compute()) and its lines,
-    aggregated in SQL and streamed, so neither the rows nor a per-row
-    protocol message reach Python, and the bucket digests are memoised: a
-    baseline reads each set once, not twice. A fingerprint already computed
-    in this snapshot is kept as it is.
+
+def _fold(found: protect.Rows, rows: Iterator[tuple[Any, ...]] | list[tuple[Any, ...]], query: str) -> Fingerprint:
+    names = [name for name, _ in found.counts]
+    buckets: dict[str, list[Any]] = {}
+    counts = dict.fromkeys(names, 0)
+    for bucket, count, digest, *sub in rows:
+        buckets[str(bucket)] = [count, digest]
+        for name, n in zip(names, sub, strict=False):
+            counts[name] += n
+    return Fingerprint(sum(c for c, _ in buckets.values()), counts, _digest(buckets), buckets, query)
+
+
+@contextmanager
+def _scan(snap: Snapshot) -> Iterator[None]:
+    """One scan in its own savepoint: a missing table of an optional set is caught, and the snapshot stays usable.
+
+    (A larger work_mem for the scan was measured and dropped: at scale 10 it spares the payments join its temp
+    batches, not its time; bench/RESULTS.md.)
     """
-    found = protected_set(name, snap, spec)
-    assert found is not None
-    base, reads = found
-    query = sql.SQL(
-        """SELECT s.id >> {shift}, count(*), md5(string_agg(s.h, '' ORDER BY s.id)),
-                  string_agg(s.id::text || E'\\t' || s.h || E'\\n', '' ORDER BY s.id)
-           FROM ({base}) s GROUP BY 1 ORDER BY 1"""
-    ).format(shift=sql.Literal(BUCKET_SHIFT), base=base)
+    with snap.conn.transaction():
+        yield
 
-    def stream() -> tuple[str, Fingerprint]:
+
+def _shown(snap: Snapshot, query: sql.Composed, params: dict[str, Any] | None) -> str:
+    return snap.shown(query, params) if params is not None else snap.text(query)
+
+
+def _explained(snap: Snapshot, entry: Protect, exc: psycopg.Error) -> Absent | None:
+    """An error the entry can act on: Absent for an optional set's missing table; None to report the error as it is."""
+    missing = protect.missing_relation(exc)
+    if missing:
+        close = snap.catalog.similar_tables(missing)
+        if close:
+            raise MissingObjectError(
+                f"{protect.label(entry)}: its SQL reads {missing}, which is not a table of this database{did_you_mean(close)}"
+            ) from None
+        return Absent(protect.absent_reason(entry, f"table {missing} does not exist in this database"))
+    found = NO_HASH.search(exc.diag.message_primary or "")
+    if found:
+        raise DeploylogError(
+            f"{protect.label(entry)}: a column of type {found.group('type')} cannot be hashed (PostgreSQL has no hash "
+            "function for it): cast it in the set's SQL, e.g. column::text"
+        ) from None
+    return None
+
+
+def compute(snap: Snapshot, spec: Spec, entry: Protect, method: Method) -> Fingerprint | Absent:
+    """The set's count, sub-counts and per-bucket digests, in one scan aggregated in SQL."""
+    found = protect.rows(snap, spec, entry)
+    if found.select is None:
+        return Absent(found.absent)
+    query = bucket_query(found, method)
+
+    def read() -> Fingerprint | Absent:
+        try:
+            with _scan(snap):  # its own savepoint: a missing table of an optional set is not an error
+                result = snap.rows(query, found.params)
+        except psycopg.Error as exc:
+            absent = _explained(snap, entry, exc)
+            if absent is None:
+                raise
+            return absent
+        return _fold(found, result, _shown(snap, query, found.params))
+
+    return snap.memo(protect.label(entry), read, found.reads)
+
+
+def plan(snap: Snapshot, spec: Spec, entry: Protect) -> None:
+    """P.7, a day ahead: the set's fingerprint query is planned (EXPLAIN, nothing read): a missing table or column,
+    a privilege or a syntax error is a DeploylogError naming the entry; an optional set's absent table is none."""
+    found = protect.rows(snap, spec, entry)
+    if found.select is None:
+        return
+    query = sql.SQL("EXPLAIN ") + bucket_query(found, method_for(snap))
+
+    def explain() -> None:
+        try:
+            with snap.conn.transaction():
+                snap.rows(query, found.params)
+        except psycopg.Error as exc:
+            if _explained(snap, entry, exc) is None:
+                raise
+
+    snap.memo(f"{protect.label(entry)} (plan)", explain)
+
+
+def export_rows(snap: Snapshot, spec: Spec, entry: Protect, method: Method, path: Path) -> tuple[Fingerprint, str] | Absent:
+    """Phase 0: the fingerprint, and (id, hash) of every row into `path`; returns (fingerprint, the file's sha256).
+
+    One scan, one message per bucket: each result row carries a bucket's
+    count, digest, sub-counts (exactly compute()'s) and its lines, streamed,
+    so neither the rows nor a per-row protocol message reach Python. The
+    fingerprint is memoised: the baseline reads each set once.
+    """
+    found = protect.rows(snap, spec, entry)
+    if found.select is None:
+        return Absent(found.absent)
+    query = bucket_query(found, method, lines=True)
+    shown_as = _shown(snap, bucket_query(found, method), found.params)
+
+    def stream() -> tuple[Fingerprint, str] | Absent:
         digest = hashlib.sha256()
         snap.round_trips += 1
-        snap.log.append(snap.text(query))
-        buckets: dict[str, list[Any]] = {}
-        with path.open("wb") as out:
-            for bucket, count, bucket_digest, lines in snap.conn.cursor().stream(query):
-                data = lines.encode()
-                digest.update(data)
-                out.write(data)
-                buckets[str(bucket)] = [count, bucket_digest]
-        fp = Fingerprint(sum(c for c, _ in buckets.values()), _digest(buckets), buckets, snap.text(_bucket_query(base)))
-        return "sha256:" + digest.hexdigest(), fp
+        snap.log.append(_shown(snap, query, found.params))
+        buckets: list[tuple[Any, ...]] = []
+        try:
+            with _scan(snap), path.open("wb") as out:
+                for *head, lines in snap.conn.cursor().stream(query, found.params):
+                    data = lines.encode()
+                    digest.update(data)
+                    out.write(data)
+                    buckets.append(tuple(head))
+        except psycopg.Error as exc:
+            absent = _explained(snap, entry, exc)
+            if absent is None:
+                raise
+            return absent
+        return _fold(found, buckets, shown_as), "sha256:" + digest.hexdigest()
 
-    rows_sha256, fp = snap.memo(f"rows:{name}", stream, reads)
-    snap.memo(f"fingerprint:{name}", lambda: fp)
-    return str(rows_sha256)
+    result = snap.memo(f"{protect.label(entry)} (row export)", stream, found.reads)
+    if not isinstance(result, Absent):
+        snap.memo(protect.label(entry), lambda: result[0])
+    return result
 
 
 def _rows_in(path: Path, buckets: set[int]) -> Iterator[tuple[int, str]]:
@@ -178,24 +304,39 @@ class Diff:
         return not (self.added or self.removed or self.changed)
 
 
-def diff(snap: Snapshot, spec: Spec, name: str, before: dict[str, Any], rows_file: Path | None) -> Diff | None:
+def changed_buckets(before: dict[str, Any], now: Fingerprint) -> list[int]:
+    old = before["buckets"]
+    return sorted(int(b) for b in set(old) | set(now.buckets) if old.get(b) != now.buckets.get(b))
+
+
+def diff(snap: Snapshot, spec: Spec, entry: Protect, method: Method, before: dict[str, Any], rows_file: Path | None) -> Diff | None:
     """Row ids that differ between the baseline fingerprint and now; None when the set is unchanged."""
-    now = compute(snap, spec, name)
-    assert now is not None
+    now = compute(snap, spec, entry, method)
+    assert isinstance(now, Fingerprint)
     if now.digest == before["digest"]:
         return None
-    old_buckets = before["buckets"]
-    changed_buckets = {int(b) for b in set(old_buckets) | set(now.buckets) if old_buckets.get(b) != now.buckets.get(b)}
+    buckets = changed_buckets(before, now)
     if rows_file is None or not rows_file.exists():
         return Diff([], [], [])
-    found = protected_set(name, snap, spec)
-    assert found is not None
-    query = sql.SQL("SELECT s.id, s.h FROM ({base}) s WHERE s.id >> {shift} = ANY(%s)").format(
-        base=found[0], shift=sql.Literal(BUCKET_SHIFT)
+    found = protect.rows(snap, spec, entry)
+    low, high = buckets[0] << BUCKET_SHIFT, ((buckets[-1] + 1) << BUCKET_SHIFT) - 1
+    # the id range lets the planner use an index on the id; the bucket list keeps only the changed buckets
+    query = sql.SQL(
+        "SELECT r.id, r.h FROM ({rows}) r WHERE r.id BETWEEN {low} AND {high} AND r.id >> {shift} = ANY({buckets})"
+    ).format(
+        rows=hashed_rows(found, method),
+        low=sql.Literal(low),
+        high=sql.Literal(high),
+        shift=sql.Literal(BUCKET_SHIFT),
+        buckets=sql.Literal(buckets),
     )
-    buckets = sorted(changed_buckets)
-    current = dict(snap.memo(f"diff:{name}", lambda: snap.rows(query, (buckets,)), found[1]))
-    old = dict(_rows_in(rows_file, changed_buckets))
+
+    def read() -> list[tuple[Any, ...]]:
+        with _scan(snap):
+            return snap.rows(query, found.params)
+
+    current = {row_id: str(h) for row_id, h in snap.memo(f"{protect.label(entry)} (changed rows)", read, found.reads)}
+    old = dict(_rows_in(rows_file, set(buckets)))
     return Diff(
         added=sorted(set(current) - set(old)),
         removed=sorted(set(old) - set(current)),

@@ -29,16 +29,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from psycopg import sql
 
 from deploylog.access import Reads, close_matches, did_you_mean
 from deploylog.db import IDENTITY_READS, Snapshot
 from deploylog.errors import DeploylogError, MissingObjectError, PrivilegeError
-from deploylog.spec import Spec
+from deploylog.spec import Spec, given
 
 # The tables whose columns decide the layout (read once from pg_catalog, whatever the role may read).
 LAYOUT_TABLES = (
@@ -447,8 +447,12 @@ def reconciliation_absent(snap: Snapshot, spec: Spec) -> str:
     or reconciliation table that does not exist is an error naming its key.
     """
 
+    cfg = spec.reconciliation
+    if cfg is None:
+        return "deploy.toml has no [reconciliation]"
+
     def read() -> str:
-        cfg = spec.reconciliation
+        assert cfg is not None
         configured = [cfg.table, cfg.reconciliation_table]
         line = snap.catalog.relation(cfg.table)
         if not line.exists and not line.hidden_in:  # hidden in a schema without USAGE: a privilege error, below
@@ -485,7 +489,7 @@ def reconciliation_absent(snap: Snapshot, spec: Spec) -> str:
 
 
 def _reconciliation_reads(spec: Spec) -> Reads:
-    cfg = spec.reconciliation
+    cfg = given(spec.reconciliation, "reconciliation")
     header = {cfg.reconciliation_table: ("id",)} if cfg.reconciliation_table else {}
     return Reads({cfg.table: (cfg.move_column, cfg.reconciliation_column), "account_move": ("id",), **header})
 
@@ -495,7 +499,7 @@ def reconciliation_lines(snap: Snapshot, spec: Spec) -> Figure:
     absent = reconciliation_absent(snap, spec)
     if absent:
         return Figure({"present": False, "reason": absent})
-    cfg = spec.reconciliation
+    cfg = given(spec.reconciliation, "reconciliation")
 
     def read() -> Figure:
         rec_join: sql.Composable = sql.SQL("")
@@ -539,7 +543,6 @@ def reconciliation_lines(snap: Snapshot, spec: Spec) -> Figure:
 
 def reconciled_payments(snap: Snapshot, spec: Spec) -> Figure:
     """Both honest definitions: Odoo's is_reconciled, and the module's reconciliation lines."""
-    cfg = spec.reconciliation
 
     def read() -> Figure:
         payments = payment_distribution(snap, spec)
@@ -547,6 +550,7 @@ def reconciled_payments(snap: Snapshot, spec: Spec) -> Figure:
         queries = ["-- odoo_is_reconciled from: " + payments.queries[0]]
         recon = reconciliation_lines(snap, spec)
         if recon["present"]:
+            cfg = given(spec.reconciliation, "reconciliation")
             query = sql.SQL(
                 "SELECT count(*) FROM account_payment p WHERE EXISTS (SELECT 1 FROM {t} l WHERE l.{mc} = p.move_id)"
             ).format(t=sql.Identifier(cfg.table), mc=sql.Identifier(cfg.move_column))
@@ -674,7 +678,7 @@ def workflow_window(snap: Snapshot, spec: Spec) -> Figure:
 
     def read() -> Figure:
         rows = snap.rows(query, (days,))
-        allowed = set(spec.approval.payment_states)
+        allowed = set(given(spec.approval, "approval").payment_states)
         distribution: dict[str, int] = {}
         null_count = unknown = posted_not_approved = approved_not_posted = 0
         unknown_values: set[str] = set()
@@ -749,45 +753,78 @@ def recorded_checksums(snap: Snapshot) -> Figure:
     return snap.memo("recorded_checksums", read, CHECKSUM_READS)
 
 
-def _layouts_read(snap: Snapshot) -> tuple[Reads, list[str]]:
-    """What the version-dependent figures read; a layout deploylog does not know is listed as an error.
+# What the figures of each built-in item read, by name (P.7 checks the union over the runbook's items).
+# 0.3 records the module and the database's identity; the protected sets it records, and phase 5
+# compares, read what their [[protect]] entries declare (protect.rows: preflight adds them).
+ITEM_FIGURES: dict[str, tuple[str, ...]] = {
+    "P.6": ("members",),
+    "0.1": ("payments", "invoices"),
+    "0.2": ("reconciliation",),
+    "0.3": ("module", "identity"),
+    "0.4": ("members",),
+    "4.1": ("module",),
+    "4.2": ("groups",),
+    "4.3": ("groups",),
+    "4.4": ("groups",),
+    "4.5": ("workflow",),
+    "4.6": ("members",),
+    "4.7": ("reconciliation",),
+    "4.9": ("checksums",),
+}
+# Figures whose reads do not depend on the database's layout or the configuration.
+FIXED_READS: dict[str, Reads] = {
+    "module": MODULE_READS,
+    "identity": IDENTITY_READS,
+    "groups": GROUP_READS,
+    "invoices": INVOICE_READS,
+    "checksums": CHECKSUM_READS,
+}
 
-    When the version itself cannot be read (no privilege on ir_module_module:
-    MODULE_READS lists that GRANT), the layout the columns suggest is assumed.
-    """
-    found = layout(snap)
-    errors: list[str] = []
-    pay = PAYMENT_OWN if found.has_column("account_payment", "state") else PAYMENT_IS_ENTRY
-    grp = GROUPS_UNDER_PRIVILEGES if found.has_column("res_groups", "privilege_id") else GROUPS_IN_CATEGORIES
-    for detect in (payment_layout, group_layout):
-        try:
-            detected = detect(snap)
-        except PrivilegeError:
-            continue
-        except DeploylogError as exc:
-            errors.append(str(exc))
-            continue
-        if isinstance(detected, PaymentLayout):
-            pay = detected
-        else:
-            grp = detected
-    reads = _payment_reads(pay, found) + _member_reads(grp)
-    if found.has_column("account_payment", "approval_state"):
-        reads = reads + _workflow_reads(pay)
-    return reads, list(dict.fromkeys(errors))
+DetectedT = TypeVar("DetectedT", PaymentLayout, GroupLayout)
 
 
-def every_read(snap: Snapshot, spec: Spec) -> tuple[Reads, list[str]]:
-    """What the figures of a run read (P.7 checks it a day ahead), and the configuration errors met on the way.
-
-    The fingerprints' reads are fingerprint.protected_set's; the reconciliation
-    tables count only when present (or misconfigured: then the error is listed).
-    """
-    reads, errors = _layouts_read(snap)
-    reads = reads + INVOICE_READS + MODULE_READS + GROUP_READS + CHECKSUM_READS + IDENTITY_READS
+def _detected(snap: Snapshot, detect: Callable[[Snapshot], DetectedT], assumed: DetectedT, errors: list[str]) -> DetectedT:
+    """The layout as detected; the one the columns suggest when the version cannot be read (no privilege on
+    ir_module_module: MODULE_READS lists that GRANT); a layout deploylog does not know is listed in `errors`."""
     try:
-        if not reconciliation_absent(snap, spec):
-            reads = reads + _reconciliation_reads(spec)
+        return detect(snap)
+    except PrivilegeError:
+        return assumed
     except DeploylogError as exc:
         errors.append(str(exc))
-    return reads, errors
+        return assumed
+
+
+def every_read(snap: Snapshot, spec: Spec, items: Iterable[str]) -> tuple[Reads, list[str]]:
+    """What the figures of the runbook's `items` read (P.7 checks it a day ahead), and the configuration errors met on the way.
+
+    Only what those items read: a deployment whose runbook holds no payment item is
+    asked for no payment table. The version (ir_module_module) is always read. The
+    reconciliation tables count only when present (or misconfigured: then the error
+    is listed); the [[protect]] sets' reads are their own (protect.rows: preflight adds them).
+    """
+    wanted = {"module", *(name for item in items for name in ITEM_FIGURES.get(item, ()))}
+    found = layout(snap)
+    errors: list[str] = []
+    reads = Reads()
+    if wanted & {"payments", "workflow"}:
+        own_state = found.has_column("account_payment", "state")
+        pay = _detected(snap, payment_layout, PAYMENT_OWN if own_state else PAYMENT_IS_ENTRY, errors)
+        if "payments" in wanted:
+            reads = reads + _payment_reads(pay, found)
+        if "workflow" in wanted and found.has_column("account_payment", "approval_state"):
+            reads = reads + _workflow_reads(pay)  # 4.5 says itself when the column is absent
+    if "members" in wanted:
+        privileges = found.has_column("res_groups", "privilege_id")
+        grp = _detected(snap, group_layout, GROUPS_UNDER_PRIVILEGES if privileges else GROUPS_IN_CATEGORIES, errors)
+        reads = reads + GROUP_READS + _member_reads(grp)
+    for name, fixed in FIXED_READS.items():
+        if name in wanted:
+            reads = reads + fixed
+    if "reconciliation" in wanted:
+        try:
+            if not reconciliation_absent(snap, spec):
+                reads = reads + _reconciliation_reads(spec)
+        except DeploylogError as exc:
+            errors.append(str(exc))
+    return reads, list(dict.fromkeys(errors))

@@ -11,7 +11,7 @@ import posixpath
 
 from testinfra.host import Host
 
-from deploylog import access, fingerprint, odoo
+from deploylog import access, fingerprint, odoo, protect, runbook
 from deploylog.db import Snapshot, on_snapshot
 from deploylog.errors import DeploylogError
 from deploylog.hostchecks import backup, hostio, service
@@ -126,15 +126,16 @@ def service_health(spec: Spec, snap: Snapshot, host: Host) -> CheckResult:
 
 
 def _every_read(snap: Snapshot, spec: Spec) -> tuple[access.Reads, list[str]]:
-    reads, errors = odoo.every_read(snap, spec)
-    for name in fingerprint.SETS:
+    """What the items of this deployment's runbook read: their figures', and the columns the [[protect]] sets declare
+    (their fragments, a table's columns); a set that cannot be resolved is listed as an error naming it."""
+    reads, errors = odoo.every_read(snap, spec, runbook.holds(spec))
+    for entry in spec.protect:
         try:
-            found = fingerprint.protected_set(name, snap, spec)
-        except DeploylogError:
-            continue  # the reconciliation configuration: already in `errors`
-        if found is not None:
-            reads = reads + found[1]
-    return reads, errors
+            reads = reads + protect.rows(snap, spec, entry).reads
+            fingerprint.plan(snap, spec, entry)
+        except DeploylogError as exc:
+            errors.append(str(exc))
+    return reads, list(dict.fromkeys(errors))
 
 
 @on_snapshot

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
 
-from deploylog import catalogue, expectation
+from deploylog import catalogue, expectation, fragments
 from deploylog.errors import DeploylogError
 
 
@@ -175,56 +175,48 @@ class Thresholds:
 
 @dataclass(frozen=True)
 class Groups:
-    """[groups]: the module's security groups, by XML id (P.6, 0.4, 4.6, the guards).
+    """[groups]: the module's security groups, by XML id. Without this section P.6, 0.4 and 4.6 are not in the runbook.
 
-    manager: XML id of the manager group
-    reviewer: XML id of the reviewer group
-    approver: XML id of the approver group
+    manager: XML id of the manager group (P.6 and 4.6 count its active members; 0.4 checks it too)
+    reviewer: XML id of the reviewer group (0.4 checks it exists); empty: not checked
+    approver: XML id of the approver group (0.4 checks it exists); empty: not checked
     """
 
-    manager: str = "payment_account_enhanced.group_payment_manager"
-    reviewer: str = "payment_account_enhanced.group_payment_reviewer"
-    approver: str = "payment_account_enhanced.group_payment_approver"
+    manager: str
+    reviewer: str = ""
+    approver: str = ""
 
 
 @dataclass(frozen=True)
 class Reconciliation:
-    """[reconciliation]: the reconciliation tables 0.2, 4.7 and 5.3 read.
+    """[reconciliation]: the reconciliation tables 0.2, 4.7 and 5.3 read. Without this section 0.2 and 4.7 are not in the runbook.
 
     optional: the tables may be absent (0.2, 4.7, 5.3 are then N/A, with the reason); otherwise absent is an error
     table: the reconciliation line table
     move_column: its column referencing account_move
     reconciliation_column: its column referencing the reconciliation table
-    reconciliation_table: the reconciliation table
+    reconciliation_table: the reconciliation table; empty: the lines reference none
     """
 
     # Not stock Odoo: the tables come from another module. Only when `optional` is true may
     # their absence make 0.2, 4.7 and 5.3 N/A; otherwise an absent table is an error.
+    table: str
     optional: bool = False
-    table: str = "account_bank_reconciliation_line"
     move_column: str = "move_id"
     reconciliation_column: str = "reconciliation_id"
-    reconciliation_table: str = "account_bank_reconciliation"
+    reconciliation_table: str = ""
 
 
 @dataclass(frozen=True)
 class Approval:
-    """[approval]: the module's approval workflow (4.5).
+    """[approval]: the module's payment approval workflow. Without this section 0.1 and 4.5 are not in the runbook.
 
-    payment_states: the values account_payment.approval_state may take
+    payment_states: the values account_payment.approval_state may take (4.5)
     move_states: the values account_move.approval_state may take
     """
 
-    payment_states: tuple[str, ...] = (
-        "draft",
-        "under_review",
-        "for_approval",
-        "for_authorization",
-        "approved",
-        "posted",
-        "cancelled",
-    )
-    move_states: tuple[str, ...] = ("draft", "under_review", "for_approval", "approved", "posted", "cancelled")
+    payment_states: tuple[str, ...]
+    move_states: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -265,7 +257,8 @@ GUARD_ITEMS = ("4.2", "4.3", "4.4")
 
 @dataclass(frozen=True)
 class Guard:
-    """[[guards]]: the method of the deployed code that must guard an item (4.2-4.4), one entry per item.
+    """[[guards]]: the method of the deployed code that must guard an item (4.2-4.4), one entry per item;
+    an item no entry names is not in the runbook.
 
     item: the item it guards: 4.2, 4.3 or 4.4
     file: the Python file, relative to the module directory
@@ -323,6 +316,76 @@ class Check:
         return self.expected or f"{subject} {self.expect}"
 
 
+PROTECT_ORIGIN = "deploy.toml [[protect]]"
+PROTECT_EXPECTED = "Post - baseline = 0 and fingerprint unchanged"
+# A set's name names its baseline entry and its row file; a count's name its figure.
+SET_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+# table and id: a name as written in SQL without quotes
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
+
+
+@dataclass(frozen=True)
+class Protect:
+    """[[protect]]: a set of rows the deployment must not change, fingerprinted at phase 0 and compared in phase 5
+    (docs/write-your-own-check.md, "Protect your own data"). The rows are a `table` (with `columns`, optional
+    `join` and `where`) or a `query`. The SQL may use the fragments {payments}, {payment_state}, {payment_name},
+    {payment_date}, {posted_payment} (the Odoo version's payment columns: the journal entry's up to Odoo 17, the
+    payment's own from 18) and {reconciliation.table}, {reconciliation.move_column},
+    {reconciliation.reconciliation_column}, {reconciliation.reconciliation_table} ([reconciliation], quoted);
+    a literal brace is {{ or }}.
+
+    name: the set's name, [a-z][a-z0-9_]*, unique: it names the baseline entry and its row file
+    item: the phase-5 item the set feeds, 5.<n> (e.g. "5.1"); several sets may feed one item, which passes
+        when all of them are unchanged
+    title: the item's title in the log (every set feeding an item gives the same title, severity and expected)
+    severity: critical, high, medium or low (quality score, overall status, verdict)
+    expected: the Expected line shown in the log; empty: "Post - baseline = 0 and fingerprint unchanged"
+    optional: true: the item is N/A, with the reason, when a table the set reads does not exist (an absent
+        [reconciliation] table, a `table` or a relation the query names); false: that is an ERROR naming the entry
+    table: the rows: a table on the search_path (or {reconciliation.table}), alias t in columns, join and where;
+        give table or query, not both
+    id: with table: the integer column that identifies a row (its bucket and its id in the diff)
+    columns: with table: the columns (or SQL expressions over t and the joined tables) hashed with the id; a
+        change in any of them changes the fingerprint and names the row
+    join: with table: joins after `FROM table t`, e.g. "LEFT JOIN account_move m ON m.id = t.move_id"
+    where: with table: the condition a row must meet to belong to the set, e.g. "t.state = 'posted'"
+    query: the rows: a SELECT whose first column is the integer row id (named id in counts) and whose other
+        columns are hashed with it; give table or query, not both
+    params: values for the SQL's named parameters %(name)s, as in [[checks]]; the deployment's own values
+        (module, expected_version, previous_version, database, deployment_id) are there too
+    counts: named sub-counts, name -> a boolean SQL expression over the set's output columns (e.g.
+        { posted = "state = 'posted'" }): counted in the same scan as the fingerprint, recorded at phase 0
+        and compared after like the total
+    """
+
+    name: str
+    item: str
+    title: str
+    severity: str = catalogue.DEFAULT_SEVERITY
+    expected: str = ""
+    optional: bool = False
+    table: str = ""
+    id: str = "id"
+    columns: tuple[str, ...] = ()
+    join: str = ""
+    where: str = ""
+    query: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    counts: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def expected_text(self) -> str:
+        return self.expected or PROTECT_EXPECTED
+
+    @property
+    def templates(self) -> dict[str, str]:
+        """key -> the SQL text written under it (fragments and parameters allowed in each)."""
+        texts = {"table": self.table, "join": self.join, "where": self.where, "query": self.query}
+        texts.update({f"columns[{n}]": c for n, c in enumerate(self.columns)})
+        texts.update({f"counts.{k}": v for k, v in self.counts.items()})
+        return {k: v for k, v in texts.items() if v}
+
+
 @dataclass(frozen=True)
 class Waivers:
     """[waivers]: failures accepted in advance, in Chef InSpec's manner (docs/write-your-own-check.md).
@@ -333,7 +396,9 @@ class Waivers:
     file: str = ""
 
 
-# [section] name -> its dataclass; [[guards]] and [[checks]] are the arrays of tables.
+# [section] name -> its dataclass; [[guards]], [[checks]] and [[protect]] are the arrays of tables.
+# The OPTIONAL sections are None in a Spec when deploy.toml does not have them: the items that need
+# them (catalogue.toml `needs`) are then not in the deployment's runbook (runbook.py).
 SECTIONS: dict[str, type] = {
     "deployment": Deployment,
     "database": Database,
@@ -348,7 +413,8 @@ SECTIONS: dict[str, type] = {
     "waivers": Waivers,
     "signing": Signing,
 }
-ARRAYS: dict[str, type] = {"guards": Guard, "checks": Check}
+ARRAYS: dict[str, type] = {"guards": Guard, "checks": Check, "protect": Protect}
+OPTIONAL = ("groups", "reconciliation", "approval")
 
 
 @dataclass(frozen=True)
@@ -362,14 +428,15 @@ class Spec:
     service: Service = field(default_factory=Service)
     expected: Expected = field(default_factory=Expected)
     thresholds: Thresholds = field(default_factory=Thresholds)
-    groups: Groups = field(default_factory=Groups)
-    reconciliation: Reconciliation = field(default_factory=Reconciliation)
-    approval: Approval = field(default_factory=Approval)
+    groups: Groups | None = None
+    reconciliation: Reconciliation | None = None
+    approval: Approval | None = None
     invoices: Invoices = field(default_factory=Invoices)
     waivers: Waivers = field(default_factory=Waivers)
     signing: Signing = field(default_factory=Signing)
     guards: tuple[Guard, ...] = ()
     checks: tuple[Check, ...] = ()
+    protect: tuple[Protect, ...] = ()
 
     @property
     def deployment_id(self) -> str:
@@ -405,10 +472,27 @@ class Spec:
         """The spec as plain TOML-like data (tuples as lists), e.g. to write a derived deploy.toml."""
         data: dict[str, Any] = {}
         for name in SECTIONS:
+            if getattr(self, name) is None:  # an optional section deploy.toml does not have
+                continue
             data[name] = {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(getattr(self, name)).items()}
         data["guards"] = [dataclasses.asdict(g) for g in self.guards]
         data["checks"] = [dataclasses.asdict(c) for c in self.checks]
+        data["protect"] = [{k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(p).items()} for p in self.protect]
         return data
+
+
+SectionT = typing.TypeVar("SectionT")
+
+
+def given(section: SectionT | None, name: str) -> SectionT:
+    """An optional section the caller needs; SpecError when deploy.toml does not have it.
+
+    The items that need a section are not in a runbook without it (runbook.py), so
+    this is raised only by code called outside the runbook (a test, another tool).
+    """
+    if section is None:
+        raise SpecError(f"deploy.toml has no [{name}]: the items that need it are not in this deployment's runbook")
+    return section
 
 
 # ------------------------------------------------------------------ validation
@@ -479,7 +563,7 @@ def build(raw: dict[str, Any], source: str = "<dict>") -> Spec:
     for name in raw:
         if name not in known:
             raise _unknown(name, known)
-    sections = {name: table(name, raw.get(name, {}), cls) for name, cls in SECTIONS.items()}
+    sections = {name: table(name, raw.get(name, {}), cls) for name, cls in SECTIONS.items() if name in raw or name not in OPTIONAL}
     arrays: dict[str, Any] = {name: array(name, raw.get(name, []), cls) for name, cls in ARRAYS.items()}
     spec = Spec(source=source, **sections, **arrays)
     _check_values(spec)
@@ -515,6 +599,7 @@ def _check_values(spec: Spec) -> None:
             raise SpecError(f"checks[{n}].item: {check.item} is declared twice")
         seen.add(check.item)
         _check_check(f"checks[{n}]", check, spec)
+    _check_protected(spec)
 
 
 # %(name)s: a named parameter; %s: a positional one ([[checks]] queries take named ones only); %%: a literal %.
@@ -566,6 +651,82 @@ def _check_check(key: str, check: Check, spec: Spec) -> None:
     if missing:
         known = ", ".join([*values, *check.params])
         raise SpecError(f"{key}.sql uses %({missing[0]})s, which neither {key}.params nor the deployment defines (known: {known})")
+
+
+def _check_protected(spec: Spec) -> None:
+    """Every [[protect]] entry: a name of its own, a phase-5 item defined alike by all its sets, one form of rows,
+    known fragments, parameters the SQL can be given."""
+    names: dict[str, int] = {}
+    items: dict[str, catalogue.Item] = {}
+    checked = {c.item for c in spec.checks}
+    for n, entry in enumerate(spec.protect):
+        key = f"protect[{n}]"
+        if not SET_NAME.match(entry.name):
+            raise SpecError(f"{key}.name: {entry.name!r} is not [a-z][a-z0-9_]* (it names a baseline entry and a file)")
+        if entry.name in names:
+            raise SpecError(f"{key}.name: {entry.name!r} is also protect[{names[entry.name]}]'s name")
+        names[entry.name] = n
+        try:
+            defined = catalogue.define(entry.item, entry.title, entry.expected_text, entry.severity, "", PROTECT_ORIGIN)
+            if defined.builtin:
+                raise catalogue.CatalogueError(f"item {entry.item} is a built-in item ({defined.title!r})")
+            if defined.phase != "5":
+                raise catalogue.CatalogueError(f"a protected set feeds a phase-5 item (5.<n>), not {entry.item!r}")
+            catalogue.merged([items.setdefault(entry.item, defined), defined])
+        except catalogue.CatalogueError as exc:
+            raise SpecError(f"{key}.item: {exc}") from None
+        if entry.item in checked:
+            raise SpecError(f"{key}.item: {entry.item} is also a [[checks]] item; a set feeds an item of its own")
+        _check_rows(key, entry)
+        _check_sql(key, entry, spec)
+
+
+def _check_rows(key: str, entry: Protect) -> None:
+    """Exactly one form of rows: a table (with id, columns, join, where) or a query."""
+    if bool(entry.table) == bool(entry.query):
+        raise SpecError(f"{key}: give the rows as table (with columns) or as query, {'not both' if entry.table else 'one of them'}")
+    if entry.query:
+        for name in ("columns", "join", "where"):
+            if getattr(entry, name):
+                raise SpecError(f"{key}.{name}: only with table (a query hashes its own columns)")
+        if entry.id != "id":
+            raise SpecError(f"{key}.id: only with table (a query's first column is the id)")
+        return
+    tables = ("{reconciliation.table}", "{reconciliation.reconciliation_table}")
+    if entry.table not in tables and not IDENTIFIER.match(entry.table):
+        raise SpecError(f"{key}.table: {entry.table!r} is not a table name (a name on the search_path, or {' or '.join(tables)})")
+    if not IDENTIFIER.match(entry.id):
+        raise SpecError(f"{key}.id: {entry.id!r} is not a column name")
+
+
+def _check_sql(key: str, entry: Protect, spec: Spec) -> None:
+    """Known fragments, count names and parameters the SQL can be given."""
+    for name, expression in entry.counts.items():
+        if not SET_NAME.match(name):
+            raise SpecError(f"{key}.counts.{name}: a count's name is [a-z][a-z0-9_]*")
+        if not isinstance(expression, str) or not expression.strip():
+            raise SpecError(f"{key}.counts.{name}: expected a boolean SQL expression (a string), got {expression!r}")
+    values = spec.query_params
+    for name, value in entry.params.items():
+        if name in values:
+            raise SpecError(f"{key}.params.{name}: shadows the deployment's own value %({name})s ({values[name]!r})")
+        if isinstance(value, dict):
+            raise SpecError(f"{key}.params.{name}: expected a string, number, boolean, date or list, got a table")
+    for part, text in entry.templates.items():
+        try:
+            found = [p.name for p in fragments.parse(text) if not isinstance(p, str)]
+            used = query_parameters(text)
+        except (fragments.TemplateError, SpecError) as exc:
+            raise SpecError(f"{key}.{part}: {str(exc).removeprefix('sql: ')}") from None
+        named = next((name for name in found if name in fragments.RECONCILIATION), "")
+        if named and spec.reconciliation is None:
+            raise SpecError(f"{key}.{part} uses {{{named}}}, but deploy.toml has no [reconciliation] section to name it")
+        missing = sorted({name for name in used if name not in values and name not in entry.params})
+        if missing:
+            known = ", ".join([*values, *entry.params])
+            raise SpecError(
+                f"{key}.{part} uses %({missing[0]})s, which neither {key}.params nor the deployment defines (known: {known})"
+            )
 
 
 # ------------------------------------------------------------------ loading

@@ -135,7 +135,7 @@ def test_the_baseline_records_head_per_host_and_2_1_reads_its_own(deployment, tm
         repo = deployment.config["paths"]["repo"]
         head = hr.git(Path(repo), "rev-parse", "HEAD")
         data = json.loads(next((deployment.root / "baseline").glob("*.json")).read_text())
-        assert data["format"] == 2
+        assert data["format"] == 3
         assert data["code"]["hosts"] == {
             "local": {"head": head, "branch": "17.0"},
             "ssh://127.0.0.1": {"head": head, "branch": "17.0"},

@@ -46,7 +46,12 @@ def test_phase0_records_a_baseline_bound_to_the_database(deployment, odoo_db):
     data = json.loads(next((deployment.root / "baseline").glob("*.json")).read_text())
     assert data["database"]["database"] == odoo_db.name
     assert data["figures"]["payments"] == odoo_db.scalar("SELECT count(*) FROM account_payment")
-    assert data["figures"]["reconciled_payments_odoo"] == odoo_db.scalar("SELECT count(*) FROM account_payment WHERE is_reconciled")
+    assert data["figures"]["reconciled_payments"] == odoo_db.scalar("SELECT count(*) FROM account_payment WHERE is_reconciled")
+    assert data["figures"]["reconciliation_lines"] == odoo_db.scalar("SELECT count(*) FROM account_bank_reconciliation_line")
+    # the digest and the server it is stable on, for the comparison after
+    assert data["format"] == 3
+    assert data["fingerprint"]["method"] == "hash_record_extended+bit_xor"
+    assert data["fingerprint"]["server_major"] == odoo_db.scalar("SELECT current_setting('server_version_num')::int / 10000")
     assert data["module_state"]["latest_version"] == "17.0.1.0.8"
     assert data["digest"].startswith("sha256:")
 
@@ -123,7 +128,7 @@ POST_FAULTS = {
     "reconciled payment unreconciled": (
         "UPDATE account_payment SET is_reconciled = false WHERE id = (SELECT min(id) FROM account_payment WHERE is_reconciled)",
         "5.4",
-        "reconciled_payments_odoo",
+        "reconciled_payments fingerprint changed: removed row id(s)",
     ),
     "module left in to upgrade": (
         "UPDATE ir_module_module SET state = 'to upgrade' WHERE name = 'payment_account_enhanced'",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from deploylog import catalogue, redact
+from deploylog import redact
 from deploylog.errors import DeploylogError
 from deploylog.log import chain, rules, state
 from deploylog.log.meta import read_baseline
@@ -35,7 +35,7 @@ def test_item_status_across_hosts(statuses, phase, expected):
 
 def views_with(**statuses: str) -> dict[str, rules.ItemView]:
     out = {}
-    for item in catalogue.ITEMS.values():
+    for item in sc.TEMPLATE_ITEMS.values():
         status = statuses.get(item.id.replace(".", "_"), PASS)
         out[item.id] = rules.ItemView(item, status, f"{item.id} {status}", [sc.entry(item.id, status)])
     return out
@@ -202,7 +202,7 @@ def test_one_na_item_is_named_too():
     assert rules.verdict(items, rules.phase_results(items)).reason == "phases 0-6 passed; 1 item N/A: 6.3"
 
 
-@pytest.mark.parametrize("item_id", [i.id for i in catalogue.ITEMS.values() if i.phase in rules.COUNTED_PHASES])
+@pytest.mark.parametrize("item_id", [i.id for i in sc.TEMPLATE_ITEMS.values() if i.phase in rules.COUNTED_PHASES])
 def test_an_item_that_could_not_run_is_never_go(item_id):
     """An ERROR proves nothing: whatever the item's severity, the verdict is not GO and names it."""
     items = views_with(**{item_id.replace(".", "_"): ERROR})

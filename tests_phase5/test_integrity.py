@@ -1,29 +1,9 @@
-"""PHASE 5: DATA INTEGRITY VERIFICATION — post minus baseline, and each protected set's fingerprint."""
-
-import pytest
+"""PHASE 5: DATA INTEGRITY VERIFICATION — for each item the [[protect]] sets of deploy.toml feed (one test each):
+post minus baseline for every set's counts, and every set's fingerprint (deploylog/fingerprint.py)."""
 
 from deploylog import dbchecks
 
 
-@pytest.mark.item("5.1")
-def test_payment_count(snapshot, spec, baseline, item, verdict):
-    """Payments: count and fingerprint against the baseline."""
-    verdict(dbchecks.integrity(snapshot, spec, baseline, item))
-
-
-@pytest.mark.item("5.2")
-def test_posted_invoices_count(snapshot, spec, baseline, item, verdict):
-    """Posted invoices: count and fingerprint against the baseline."""
-    verdict(dbchecks.integrity(snapshot, spec, baseline, item))
-
-
-@pytest.mark.item("5.3")
-def test_reconciliation_count(snapshot, spec, baseline, item, verdict):
-    """Reconciliation lines: count and fingerprint against the baseline."""
-    verdict(dbchecks.integrity(snapshot, spec, baseline, item))
-
-
-@pytest.mark.item("5.4")
-def test_reconciled_payments_count(snapshot, spec, baseline, item, verdict):
-    """Reconciled payments (both definitions): counts and fingerprint against the baseline."""
-    verdict(dbchecks.integrity(snapshot, spec, baseline, item))
+def test_protected_data(protected_item, snapshot, spec, baseline, verdict):
+    """The item's protected sets: counts and fingerprints against the baseline."""
+    verdict(dbchecks.integrity(snapshot, spec, baseline, protected_item))

@@ -23,6 +23,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from deploylog.demo import sale_approval
+
 MODULE = "payment_account_enhanced"
 ODOO_VERSIONS = (16, 17, 18, 19)
 # The migrations from the Odoo 17 database, applied in order, per version.
@@ -43,19 +45,24 @@ class Size:
     invoices: int
     reconciliation_lines: int
     partners: int
+    sale_orders: int = 300  # generated only with sales (populate(sales=True))
 
     @classmethod
     def scale(cls, factor: float) -> Size:
-        """Scale 1 = 100k payments, 200k moves, ~600k move lines, 50k reconciliation lines."""
+        """Scale 1 = 100k payments, 200k moves, ~600k move lines, 50k reconciliation lines (, 50k sale orders)."""
         return cls(
             payments=int(100_000 * factor),
             invoices=int(100_000 * factor),
             reconciliation_lines=int(50_000 * factor),
             partners=max(20, int(5_000 * factor)),
+            sale_orders=int(50_000 * factor),
         )
 
 
-SMALL = Size(payments=400, invoices=300, reconciliation_lines=120, partners=40)
+SMALL = Size(payments=400, invoices=300, reconciliation_lines=120, partners=40, sale_orders=300)
+# The sales part (examples/sale-approval): Odoo 17's sale tables with the sale_order_approval module,
+# installed at the version before the example's deployment; orders above its limit need an approval.
+SALE_MODULE_VERSION = sale_approval.OLD_VERSION
 
 
 def rnd(expr: str, salt: int) -> str:
@@ -359,6 +366,71 @@ BANK_RECONCILIATION = [
        WHERE n <= %(reconciliation_lines)s""",
 ]
 
+# Sales (Odoo 17: states draft, sent, sale, cancel; confirmed orders may be `locked`). Orders first,
+# then their lines (a section line on some orders, 1-4 product lines), then the totals from the
+# lines, then the approval the sale_order_approval module recorded: above the limit a confirmed
+# order was approved (by finance.manager), below it none was required.
+SALE_ORDERS = f"""
+INSERT INTO sale_order (id, name, state, locked, company_id, partner_id, partner_invoice_id, partner_shipping_id,
+    date_order, validity_date, currency_id, currency_rate, user_id, require_signature, require_payment,
+    prepayment_percent, invoice_status, create_uid, create_date, write_uid, write_date)
+SELECT g, 'S' || lpad(g::text, 5, '0'), state, state = 'sale' AND r_lock < 0.3, 1, partner, partner, partner,
+    CASE WHEN state = 'sale' THEN created + interval '1 hour' ELSE created END, created::date + 30, 1, 1.0,
+    CASE WHEN r_user < 0.5 THEN 2 ELSE 6 END, true, false, 1.0,
+    CASE WHEN state = 'sale' THEN 'to invoice' ELSE 'no' END, 2, created, 2, created + interval '2 hours'
+FROM (
+    SELECT g, {rnd("g", 42)} AS r_lock, {rnd("g", 43)} AS r_user,
+        1 + floor({rnd("g", 44)} * %(partners)s)::int AS partner,
+        CASE WHEN {rnd("g", 41)} < 0.15 THEN 'draft' WHEN {rnd("g", 41)} < 0.25 THEN 'sent'
+             WHEN {rnd("g", 41)} < 0.9 THEN 'sale' ELSE 'cancel' END AS state,
+        (%(today)s::timestamp - make_interval(days => 1 + floor({rnd("g", 45)} * 720)::int,
+                                               mins => floor({rnd("g", 46)} * 600)::int)) AS created
+    FROM generate_series(1, %(sale_orders)s) g) s
+"""
+
+SALE_LINES = f"""
+INSERT INTO sale_order_line (id, order_id, sequence, company_id, currency_id, order_partner_id, salesman_id, state,
+    display_type, is_downpayment, is_expense, product_id, product_uom_qty, product_uom, name, price_unit, discount,
+    price_subtotal, price_tax, price_total, price_reduce_taxexcl, price_reduce_taxinc, customer_lead,
+    qty_delivered_method, qty_delivered, qty_invoiced, qty_to_invoice, invoice_status, untaxed_amount_invoiced,
+    untaxed_amount_to_invoice, create_uid, create_date, write_uid, write_date)
+SELECT 5 * (o.id - 1) + k + 1, o.id, 10 * (k + 1), 1, 1, o.partner_id, o.user_id, o.state,
+    CASE WHEN k = 0 THEN 'line_section' END, false, false,
+    CASE WHEN k > 0 THEN product END, CASE WHEN k > 0 THEN qty ELSE 0 END, CASE WHEN k > 0 THEN 1 END,
+    CASE WHEN k = 0 THEN 'Products' ELSE '[P' || product || '] Product ' || product END,
+    CASE WHEN k > 0 THEN price ELSE 0 END, 0, subtotal, round(subtotal * 0.05, 2)::float8, subtotal + round(subtotal * 0.05, 2),
+    CASE WHEN k > 0 THEN price END, CASE WHEN k > 0 THEN round(price * 1.05, 2) END, 0, 'manual', 0, 0,
+    CASE WHEN o.state = 'sale' THEN qty ELSE 0 END, o.invoice_status, 0,
+    CASE WHEN o.state = 'sale' THEN subtotal ELSE 0 END, 2, o.create_date, 2, o.write_date
+FROM sale_order o CROSS JOIN generate_series(0, 4) k
+CROSS JOIN LATERAL (SELECT 1 + floor({rnd("5 * o.id + k", 51)} * 20)::int AS product,
+                           (1 + floor({rnd("5 * o.id + k", 52)} * 10))::numeric AS qty,
+                           round((10 + {rnd("5 * o.id + k", 53)} * 2990)::numeric, 2) AS price) p
+CROSS JOIN LATERAL (SELECT CASE WHEN k > 0 THEN p.qty * p.price ELSE 0 END AS subtotal) a
+WHERE (k = 0 AND {rnd("o.id", 54)} < 0.1) OR (k > 0 AND k <= 1 + floor({rnd("o.id", 55)} * 4))
+"""
+
+SALE_TOTALS = [
+    """UPDATE sale_order o SET amount_untaxed = t.untaxed, amount_tax = t.tax, amount_total = t.untaxed + t.tax
+       FROM (SELECT order_id, sum(price_subtotal) AS untaxed, round(sum(price_tax)::numeric, 2) AS tax
+             FROM sale_order_line GROUP BY order_id) t
+       WHERE t.order_id = o.id""",
+    """UPDATE sale_order SET
+           approval_state = CASE WHEN amount_total <= %(approval_limit)s THEN 'not_required'
+                                 WHEN state IN ('sale', 'sent') THEN 'approved'
+                                 WHEN state = 'cancel' THEN 'rejected' ELSE 'to_approve' END,
+           approved_by_id = CASE WHEN amount_total > %(approval_limit)s AND state IN ('sale', 'sent') THEN 3 END,
+           approval_date = CASE WHEN amount_total > %(approval_limit)s AND state IN ('sale', 'sent')
+                                THEN date_order - interval '30 minutes' END""",
+    # the modules the sale tables belong to: sale installed (Odoo 17's 17.0.1.2), the example's module
+    """UPDATE ir_module_module SET state = 'installed', latest_version = %(series)s || '.1.2' WHERE name = 'sale'""",
+    """INSERT INTO ir_module_module (name, shortdesc, author, latest_version, state, license, application, create_date)
+       VALUES (%(sale_module)s, '{"en_US": "Sale Order Approval"}', 'OSUS', %(sale_module_version)s, 'installed',
+               'LGPL-3', false, %(epoch)s)""",
+    """INSERT INTO ir_config_parameter (key, value, create_date)
+       VALUES (%(approval_limit_key)s, %(approval_limit)s::text, %(epoch)s::timestamp)""",
+]
+
 # Statistics between bulk steps: the foreign-key checks of the next step plan
 # their look-ups on them (an unanalysed table gets a sequential scan per row).
 ANALYZE = "ANALYZE"
@@ -405,13 +477,18 @@ def populate(
     module_version: str | None = None,
     bank_reconciliation: bool = True,
     odoo: int = 17,
+    sales: bool = False,
+    sale_module_version: str = SALE_MODULE_VERSION,
 ) -> None:
     """Load the schema and the data of Odoo `odoo` into an empty database (module at `module_version`,
-    default <odoo>.0.1.0.8)."""
+    default <odoo>.0.1.0.8); with `sales`, Odoo 17's sale tables too and the example's sale_order_approval
+    module at `sale_module_version` (schema_sale.sql)."""
     import datetime as dt
 
     if odoo not in ODOO_VERSIONS:
         raise ValueError(f"Odoo {odoo}: the generator builds {', '.join(map(str, ODOO_VERSIONS))}")
+    if sales and odoo != 17:
+        raise ValueError(f"Odoo {odoo}: the sale tables are generated as Odoo 17 lays them out (schema_sale.sql)")
     params: dict[str, Any] = {
         "seed": seed,
         # yesterday: the data's times (up to day + 10 h) are all in the past, whatever the time of day
@@ -425,11 +502,19 @@ def populate(
         "invoices": size.invoices,
         "reconciliation_lines": size.reconciliation_lines,
         "partners": size.partners,
+        "sale_orders": size.sale_orders,
+        "sale_module": sale_approval.MODULE,
+        "sale_module_version": sale_module_version,
+        "approval_limit": sale_approval.DEFAULT_LIMIT,
+        "approval_limit_key": sale_approval.LIMIT_PARAMETER,
     }
     tables, indexes = _schema_statements("schema.sql")
     if bank_reconciliation:
         extra_tables, extra_indexes = _schema_statements("schema_bank_reconciliation.sql")
         tables, indexes = tables + extra_tables, indexes + extra_indexes
+    if sales:
+        sale_tables, sale_indexes = _schema_statements("schema_sale.sql")
+        tables, indexes = tables + sale_tables, indexes + sale_indexes
     with psycopg.connect(dsn) as conn:
         conn.execute("SET synchronous_commit = off")
         # bulk INSERT ... SELECT over fresh, unanalysed tables: hash joins, never nested loops
@@ -457,6 +542,10 @@ def populate(
         if bank_reconciliation:
             for statement in BANK_RECONCILIATION:
                 conn.execute(statement, params)
+        if sales:
+            for statement in [SALE_ORDERS, ANALYZE, SALE_LINES, ANALYZE, *SALE_TOTALS]:
+                conn.execute(statement, params)
+            _sync_sequences(conn, ("sale_order", "sale_order_line"))
         _sync_sequences(conn, SEQUENCE_TABLES)
         if bank_reconciliation:
             _sync_sequences(conn, ("account_bank_reconciliation", "account_bank_reconciliation_line"))

@@ -1,14 +1,18 @@
-"""A real git repository holding payment_account_enhanced, for the demo and the phase-2 and guard self-tests.
+"""A real git repository holding a module in two versions, for the demo, the example and the self-tests.
 
-`build_repo(root)` commits the module at 17.0.1.0.8 on branch 17.0 and returns
-the pre-deployment HEAD; `deploy(repo)` commits the 17.0.1.0.9 deployment that
-touches exactly the template's three files plus the manifest's version.
-Fault helpers edit the checkout the way a bad deployment would.
+A `ModuleSource` is a module's files before the deployment and the files the
+deployment changes. `build_repo(root)` commits payment_account_enhanced at
+17.0.1.0.8 on branch 17.0 and returns the pre-deployment HEAD; `deploy(repo)`
+commits the 17.0.1.0.9 deployment that touches exactly the template's three
+files plus the manifest's version. Another module (the example's:
+deploylog/demo/sale_approval.py) passes its own source to `build_repo` and
+`deploy_source`. Fault helpers edit the checkout the way a bad deployment would.
 """
 
 from __future__ import annotations
 
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 MODULE = "payment_account_enhanced"
@@ -154,6 +158,49 @@ SECURITY = """\
 """
 
 
+@dataclass(frozen=True)
+class ModuleSource:
+    """One module's git history for a demo deployment: its files at the version installed before, and
+    the files the deployment changes (paths relative to the module's directory; the manifest apart)."""
+
+    module: str
+    old_version: str
+    new_version: str
+    manifest: str  # __manifest__.py with a {version} placeholder
+    old_files: dict[str, str]
+    new_files: dict[str, str]  # what the deployment's commit writes (the manifest's version bump apart)
+    title: str  # the deployment's commit message, after the version
+    branch: str = "17.0"
+    readme: str = "OSUS extra addons\n"
+
+    @property
+    def expected_files(self) -> list[str]:
+        """The files the deployment changes, relative to the repository root ([expected] changed_files)."""
+        return [f"{self.module}/{rel}" for rel in self.new_files]
+
+
+PAYMENT = ModuleSource(
+    module=MODULE,
+    old_version=OLD_VERSION,
+    new_version=NEW_VERSION,
+    manifest=MANIFEST,
+    old_files={
+        "__init__.py": "from . import models\n",
+        "models/__init__.py": "from . import account_move, account_payment\n",
+        "models/account_payment.py": PAYMENT_OLD,
+        "models/account_move.py": MOVE_OLD,
+        "views/account_payment_views.xml": VIEWS_OLD,
+        "security/payment_security.xml": SECURITY,
+    },
+    new_files={
+        "models/account_payment.py": PAYMENT_NEW,
+        "models/account_move.py": MOVE_NEW,
+        "views/account_payment_views.xml": VIEWS_NEW,
+    },
+    title="Payment Workflow Hardening",
+)
+
+
 def git(repo: Path, *args: str) -> str:
     env_args = ["-c", "user.name=Deploy Bot", "-c", "user.email=deploy@example.com", "-c", "commit.gpgsign=false"]
     out = subprocess.run(["git", *env_args, "-C", str(repo), *args], check=True, capture_output=True, text=True)
@@ -173,23 +220,46 @@ def guard_code(template: str, manager_group: str, admin_group: str) -> str:
     return template.replace("{manager_group}", manager_group).replace("{admin_group}", admin_group)
 
 
-def build_repo(root: Path) -> tuple[Path, str]:
-    """(repo, HEAD before the deployment): the module at 17.0.1.0.8 on branch 17.0."""
+def build_repo(root: Path, source: ModuleSource = PAYMENT) -> tuple[Path, str]:
+    """(repo, HEAD before the deployment): the module at its old version on its branch."""
     repo = root / "extra-addons"
     repo.mkdir(parents=True)
-    git(repo, "init", "-q", "-b", "17.0")
-    m = f"{MODULE}/"
-    write(repo, m + "__init__.py", "from . import models\n")
-    write(repo, m + "models/__init__.py", "from . import account_move, account_payment\n")
-    write(repo, m + "__manifest__.py", MANIFEST.format(version=OLD_VERSION))
-    write(repo, m + "models/account_payment.py", PAYMENT_OLD)
-    write(repo, m + "models/account_move.py", MOVE_OLD)
-    write(repo, m + "views/account_payment_views.xml", VIEWS_OLD)
-    write(repo, m + "security/payment_security.xml", SECURITY)
-    write(repo, "README.md", "OSUS extra addons\n")
+    git(repo, "init", "-q", "-b", source.branch)
+    m = f"{source.module}/"
+    write(repo, m + "__manifest__.py", source.manifest.format(version=source.old_version))
+    for rel, text in source.old_files.items():
+        write(repo, m + rel, text)
+    write(repo, "README.md", source.readme)
     git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", f"{MODULE} {OLD_VERSION}")
+    git(repo, "commit", "-q", "-m", f"{source.module} {source.old_version}")
     return repo, git(repo, "rev-parse", "HEAD")
+
+
+def deploy_source(
+    repo: Path,
+    source: ModuleSource,
+    *,
+    files: dict[str, str | bytes] | None = None,
+    bump: bool = True,
+    extra: dict[str, str | bytes] | None = None,
+    replace: dict[str, str | bytes] | None = None,
+) -> str:
+    """Commit a module's deployment (what `git pull` brings); returns the new HEAD.
+
+    files: the module's changed files (default: the source's new ones); extra: further files to change
+    in the same commit, relative to the repository (a fault); replace: override a file's new content.
+    """
+    m = f"{source.module}/"
+    changed: dict[str, str | bytes] = {m + rel: text for rel, text in (files or dict(source.new_files)).items()}
+    if bump:
+        changed[m + "__manifest__.py"] = source.manifest.format(version=source.new_version)
+    changed.update(replace or {})
+    changed.update(extra or {})
+    for rel, text in changed.items():
+        write(repo, rel, text)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", f"[{source.new_version}] {source.title}")
+    return git(repo, "rev-parse", "HEAD")
 
 
 def deploy(
@@ -201,22 +271,6 @@ def deploy(
     extra: dict[str, str | bytes] | None = None,
     replace: dict[str, str | bytes] | None = None,
 ) -> str:
-    """Commit the 17.0.1.0.9 deployment (what `git pull` brings); returns the new HEAD.
-
-    extra: further files to change in the same commit (a fault); replace: override a file's new content.
-    """
-    m = f"{MODULE}/"
-    files: dict[str, str | bytes] = {
-        m + "models/account_payment.py": guard_code(PAYMENT_NEW, manager_group, admin_group),
-        m + "models/account_move.py": guard_code(MOVE_NEW, manager_group, admin_group),
-        m + "views/account_payment_views.xml": VIEWS_NEW,
-    }
-    if bump:
-        files[m + "__manifest__.py"] = MANIFEST.format(version=NEW_VERSION)
-    files.update(replace or {})
-    files.update(extra or {})
-    for rel, text in files.items():
-        write(repo, rel, text)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", f"[{NEW_VERSION}] Payment Workflow Hardening")
-    return git(repo, "rev-parse", "HEAD")
+    """Commit the payment module's 17.0.1.0.9 deployment, its guards naming these groups; returns the new HEAD."""
+    files: dict[str, str | bytes] = {rel: guard_code(text, manager_group, admin_group) for rel, text in PAYMENT.new_files.items()}
+    return deploy_source(repo, PAYMENT, files=files, bump=bump, extra=extra, replace=replace)

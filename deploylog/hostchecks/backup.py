@@ -200,7 +200,8 @@ def read_whole_dump(spec: Spec, host: Host, path: str) -> str:
 
 def required_tables(spec: Spec, listing: Listing) -> list[str]:
     wanted = list(PROTECTED_TABLES)
-    for table in (*OPTIONAL_PROTECTED, spec.reconciliation.table):
+    reconciliation = (spec.reconciliation.table,) if spec.reconciliation else ()
+    for table in (*OPTIONAL_PROTECTED, *reconciliation):
         if table in listing.tables:  # only where the database has the table at all
             wanted.append(table)
     return wanted

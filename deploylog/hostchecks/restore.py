@@ -24,15 +24,6 @@ from deploylog.errors import DeploylogError
 from deploylog.hostchecks import backup, hostio, pgauth
 from deploylog.spec import Spec
 
-COMPARED = (
-    "payments",
-    "posted_payments",
-    "posted_invoices",
-    "reconciliation_lines",
-    "reconciled_payments_odoo",
-    "reconciled_payments_module",
-)
-
 
 def _admin_conninfo(spec: Spec, admin_dsn: str | None) -> str:
     dsn = admin_dsn or spec.database.restore_dsn or spec.database.dsn
@@ -56,23 +47,39 @@ def _compare(spec: Spec, scratch_conninfo: str, base: baseline_mod.Baseline) -> 
         )
     )
     try:
-        now = baseline_mod.figures(snap, spec)
-        lines, ok = [f"{'figure':<28} {'baseline':>10} {'restored':>10}"], True
-        for key in COMPARED:
-            before, after = base.figures.get(key), now.get(key)
-            same = before == after
-            ok &= same
-            lines.append(f"{key:<28} {before!s:>10} {after!s:>10}{'' if same else '  MISMATCH'}")
-        for name, entry in (base.data.get("fingerprints") or {}).items():
-            if entry is None:
-                continue
-            current = fingerprint.compute(snap, spec, name)
-            same = current is not None and current.as_dict().get("digest") == entry.get("digest")
-            ok &= same
-            lines.append(f"{'fingerprint ' + name:<28} {'identical' if same else 'DIFFERS':>21}")
-        return ok, lines
+        return _compared(snap, spec, base)
     finally:
         snap.close()
+
+
+def _compared(snap: db.Snapshot, spec: Spec, base: baseline_mod.Baseline) -> tuple[bool, list[str]]:
+    """Every [[protect]] set of the restored copy: its counts and fingerprint against the baseline's."""
+    lines, ok = [f"{'figure':<28} {'baseline':>10} {'restored':>10}"], True
+    problem = fingerprint.incomparable(base.data["fingerprint"], baseline_mod.server_major(snap.identity().server_version))
+    if problem:
+        return False, [*lines, f"fingerprints NOT COMPARED: {problem}; restore on a server of that version (restore_dsn)"]
+    prints: dict[str, fingerprint.Fingerprint | fingerprint.Absent] = {}
+    for entry in spec.protect:
+        prints[entry.name] = fingerprint.compute(snap, spec, entry, base.method)
+    now = baseline_mod.figures_of(
+        {
+            n: {"count": p.count, "counts": p.counts} if isinstance(p, fingerprint.Fingerprint) else {"count": None}
+            for n, p in prints.items()
+        }
+    )
+    for key in sorted(set(base.figures) | set(now)):
+        before, after = base.figures.get(key), now.get(key)
+        same = before == after
+        ok &= same
+        lines.append(f"{key:<28} {before!s:>10} {after!s:>10}{'' if same else '  MISMATCH'}")
+    for name, current in prints.items():
+        recorded = base.entry(name)
+        if recorded is None or "absent" in recorded:
+            continue
+        same = isinstance(current, fingerprint.Fingerprint) and current.digest == recorded.get("digest")
+        ok &= same
+        lines.append(f"{'fingerprint ' + name:<28} {'identical' if same else 'DIFFERS':>21}")
+    return ok, lines
 
 
 def verify_on_host(

@@ -8,7 +8,9 @@ not listed as attempts.
 
 The log's catalogue is the built-in items plus the deployment's own ones its
 runs recorded (a test's `@pytest.mark.item("4.8", title=...)`, a [[checks]]
-entry): each joins its phase's section, the scores and the totals.
+entry): each joins its phase's section, the scores and the totals. A built-in
+item the latest run's deploy.toml leaves out of the runbook (runbook.py) is not
+in it at all, unless a result of its was recorded; the header names it and why.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from deploylog import catalogue, manual
+from deploylog import catalogue, manual, runbook
 from deploylog.log import chain, query, rules, signatures
 from deploylog.log.meta import BaselineRef, Meta
 from deploylog.log.signatures import EventSignature
@@ -66,6 +68,12 @@ class LogView:
     set_aside: list[dict[str, Any]] = field(default_factory=list)  # damaged states this log replaced
     signatures: list[EventSignature] = field(default_factory=list)  # who signed each event, as recorded
     waivers: list[dict[str, Any]] = field(default_factory=list)  # the waivers the last run read (in force or expired)
+    not_in_runbook: dict[str, str] = field(default_factory=dict)  # built-in items deploy.toml leaves out, and why
+
+    @property
+    def not_in_runbook_lines(self) -> list[str]:
+        """'P.6, 0.4, 4.6: deploy.toml has no [groups]', one line per reason (the header's words)."""
+        return runbook.grouped(self.not_in_runbook)
 
     def items_of_phase(self, phase: str) -> list[rules.ItemView]:
         """The items of one phase section, built-in and the deployment's own, in the log's order."""
@@ -106,7 +114,14 @@ def _runs(state: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
     return list(enumerate(events(state, "run"), start=1))
 
 
-def _item_views(state: dict[str, Any]) -> dict[str, rules.ItemView]:
+def not_in_runbook(state: dict[str, Any]) -> dict[str, str]:
+    """The built-in items the latest run's deploy.toml left out of the runbook, and why ({} before any run)."""
+    runs = events(state, "run")
+    return dict(runs[-1].get("not_in_runbook") or {}) if runs else {}
+
+
+def _item_views(state: dict[str, Any], outside: dict[str, str]) -> dict[str, rules.ItemView]:
+    """Every item of the log's catalogue but those outside the runbook (unless a result of theirs was recorded)."""
     per_item_runs: dict[str, list[tuple[int, list[dict[str, Any]]]]] = {}
     for number, run in _runs(state):
         grouped: dict[str, list[dict[str, Any]]] = {}
@@ -120,6 +135,8 @@ def _item_views(state: dict[str, Any]) -> dict[str, rules.ItemView]:
 
     views: dict[str, rules.ItemView] = {}
     for item in catalogue.merged(query.defined_items(state).values()).values():
+        if item.id in outside and item.id not in per_item_runs and item.id not in manual:
+            continue  # not this deployment's item: never a SKIP, never in the totals
         history = per_item_runs.get(item.id, [])
         current = history[-1][1] if history else []
         attempts = [e for _, entries in history[:-1] for e in entries]
@@ -195,7 +212,8 @@ def _window(runs: list[RunView]) -> tuple[str, str, int | None]:
 
 
 def build(state: dict[str, Any], meta: Meta, baseline: BaselineRef) -> LogView:
-    items = _item_views(state)
+    outside = not_in_runbook(state)
+    items = _item_views(state, outside)
     phases = rules.phase_results(items)
     overall = rules.overall(items, phases)
     signoff_events = events(state, "signoff")
@@ -225,6 +243,7 @@ def build(state: dict[str, Any], meta: Meta, baseline: BaselineRef) -> LogView:
         set_aside=list(state.get("set_aside") or []),
         signatures=signatures.of_state(state),
         waivers=_waivers(state),
+        not_in_runbook={k: v for k, v in outside.items() if k not in items},
     )
 
 

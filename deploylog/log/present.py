@@ -57,6 +57,8 @@ STATUS_LABELS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "6.3": (("NO ERRORS TO DETAIL",), ("ERROR DETAILS ABOVE",)),
 }
 DEFAULT_LABELS = (("PASS",), ("FAIL",))
+# phase 5's items are the deployment's ([[protect]]): the template's words for its own four, these for any other
+PHASE_LABELS = {"5": (("MATCH",), ("MISMATCH",))}
 
 # What an undecided status says next to its empty boxes.
 UNDECIDED_NOTES = {
@@ -87,7 +89,7 @@ def fmt_date(text: str) -> str:
 
 def status_options(view: ItemView) -> list[tuple[str, bool]]:
     """The Status line's boxes for an item, ticked only where its result decided them."""
-    ok, bad = STATUS_LABELS.get(view.item.id, DEFAULT_LABELS)
+    ok, bad = STATUS_LABELS.get(view.item.id) or PHASE_LABELS.get(view.item.phase, DEFAULT_LABELS)
     passed = view.status == PASS
     # a waived failure did fail: its failure boxes are ticked, and the words after them say it is waived
     failed = view.status in (FAIL, ERROR) or (view.status == WAIVED and view.waived_status in (FAIL, ERROR))

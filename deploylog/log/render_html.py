@@ -15,8 +15,6 @@ from deploylog.log.model import LogView
 from deploylog.log.records import ATTACHMENT_KINDS, ROLES, SEVERITIES, TEAM_ROLES
 from deploylog.log.rules import CRITICAL_FAILURE, OVERALL_STATUSES
 
-PHASE5 = ("5.1", "5.2", "5.3", "5.4")
-
 
 def _environment() -> Environment:
     env = Environment(
@@ -37,7 +35,8 @@ def _css() -> Markup:
 
 
 def workflow_chart(view: LogView) -> Markup:
-    for typed in view.items["4.5"].typed_figures():
+    workflow = view.items.get("4.5")  # absent when the runbook does not hold it
+    for typed in workflow.typed_figures() if workflow else []:
         if isinstance(typed, figures.Distribution):
             return Markup(charts.distribution(typed.counts, "4.5 workflow distribution (approval_state)"))
     return Markup("")
@@ -45,10 +44,10 @@ def workflow_chart(view: LogView) -> Markup:
 
 def integrity_chart(view: LogView) -> Markup:
     pairs: list[tuple[str, Any, Any]] = []
-    for item_id in PHASE5:
-        for typed in view.items[item_id].typed_figures():
+    for item in view.items_of_phase("5"):  # the items the [[protect]] sets feed
+        for typed in item.typed_figures():
             if isinstance(typed, figures.Integrity):
-                pairs += [(f"{item_id} {c.label}", c.baseline, c.current) for c in typed.comparisons]
+                pairs += [(f"{item.item.id} {c.label}", c.baseline, c.current) for c in typed.comparisons]
     return Markup(charts.before_after(pairs, "Phase 5: baseline vs post-deployment"))
 
 

@@ -4,7 +4,8 @@ items.<id>.status is one of PASS FAIL SKIP NA MANUAL WAIVED: ERROR (the check
 could not run) is reported as FAIL with "detail_status": "ERROR"; an item never
 run is SKIP, a phase 7 item not yet recorded is MANUAL. WAIVED (only where a
 waivers file is in force) carries `waived_status` (FAIL, ERROR, or SKIP: not
-run) and `waiver` (justification, approved_by, expires, run).
+run) and `waiver` (justification, approved_by, expires, run). `not_in_runbook`: the built-in
+items deploy.toml leaves out of this deployment's runbook (id -> why); they are not in `items`.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ def document(view: LogView) -> dict[str, Any]:
         "deployment": view.meta.as_dict(),
         "odoo": view.odoo,
         "set_aside": view.set_aside,
+        "not_in_runbook": view.not_in_runbook,
         "items": {item_id: _item(v) for item_id, v in view.items.items()},
         "phases": {
             p: {

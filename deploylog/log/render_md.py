@@ -69,6 +69,7 @@ def _header(view: LogView) -> str:
         f"**Deployment Time**: {or_blank(fmt_time(view.window_start))} - {or_blank(fmt_time(view.window_end))}  ",
         f"**Duration**: {_duration(view)}  ",
         f"**Verdict**: **{view.verdict.line()}**  ",
+        *(f"**Not in this runbook**: {line}  " for line in view.not_in_runbook_lines),
     ]
     lines += [f"**⚠️ State set aside**: {present.set_aside_line(moved)}  " for moved in view.set_aside]
     return "\n".join(lines) + "\n"

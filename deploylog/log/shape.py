@@ -41,6 +41,7 @@ EVENT: dict[str, Fields] = {
         "items": ((list,), False),  # definitions of the deployment's own items
         "waivers": ((list,), False),
         "odoo": ((list,), False),
+        "not_in_runbook": ((dict,), False),  # built-in item id -> why deploy.toml leaves it out
     },
     "manual": {"item": (TEXT, True), "status": (TEXT, True), "tester": (TEXT, False), "time": (TEXT, False)},
     "signoff": {"role": (TEXT, True), "name": (TEXT, True), "decision": (TEXT, True), "time": (TEXT, True)},
@@ -110,6 +111,9 @@ def _event(index: int, event: Any, event_types: tuple[str, ...]) -> str | None:
         return found
     if kind == "manual":
         return _status(event, where)
+    for item_id, reason in (event.get("not_in_runbook") or {}).items():
+        if not isinstance(reason, str):
+            return f"{where}: not_in_runbook[{_short(item_id)}] is {type(reason).__name__} {_short(reason)}, expected str"
     for n, data in enumerate(event.get("items") or []):
         found = _definition(data, f"{where}: items[{n}]")
         if found:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from deploylog import catalogue, options
+from deploylog import catalogue, options, runbook
 from deploylog import waivers as waivers_mod
 from deploylog.result import CheckResult
 from deploylog.spec import Spec, SpecError
@@ -67,6 +67,12 @@ def spec(config: pytest.Config) -> Spec:
     if isinstance(loaded, SpecError):
         raise loaded
     return loaded
+
+
+def not_in_runbook(config: pytest.Config) -> dict[str, str]:
+    """The built-in items deploy.toml leaves out of this deployment's runbook, and why ({} without a usable spec)."""
+    loaded = load_spec(config)
+    return {} if isinstance(loaded, Exception) else runbook.not_in_runbook(loaded)
 
 
 def wanted_items(option: str | None) -> set[str] | None:

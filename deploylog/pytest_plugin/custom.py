@@ -1,5 +1,6 @@
 """The deployment's own items in a pytest run: its test files ([paths] tests), the items its tests
-define (`@pytest.mark.item("4.8", title=...)`), its [[checks]] (one parametrized test), the
+define (`@pytest.mark.item("4.8", title=...)`), its [[checks]] and the items its [[protect]] sets feed
+(one parametrized test each), the
 statements a test ran through the snapshot (its Query evidence), and its waivers.
 
 Nothing here changes a global: the items a run defines are kept in the
@@ -16,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from deploylog import catalogue, checks, db
+from deploylog import catalogue, checks, db, protect
 from deploylog import waivers as waivers_mod
 from deploylog.errors import DeploylogError
 from deploylog.log import query
@@ -24,6 +25,7 @@ from deploylog.pytest_plugin import context, xdist
 from deploylog.spec import Check, Spec
 
 DECLARED = "declared_check"  # the fixture the declared-checks test takes: one [[checks]] entry
+PROTECTED = "protected_item"  # the fixture the protected-sets test takes: the id of an item [[protect]] sets feed
 MARKER_KEYS = ("title", "expected", "severity", "aspect")
 
 
@@ -43,33 +45,48 @@ def add_test_paths(config: pytest.Config) -> None:
 # ------------------------------------------------------------------ [[checks]]
 
 
-def _takes_declared_check(obj: object) -> bool:
+def _declared_fixture(obj: object) -> str:
+    """DECLARED or PROTECTED when the function takes that fixture, '' otherwise."""
     if not inspect.isfunction(obj):
-        return False
-    return DECLARED in inspect.signature(obj).parameters
+        return ""
+    parameters = inspect.signature(obj).parameters
+    return next((name for name in (DECLARED, PROTECTED) if name in parameters), "")
+
+
+def _declared(spec: Spec, fixture: str) -> list[Any]:
+    """The pytest params of a declared-items test: one per [[checks]] entry, or one per item [[protect]] sets feed."""
+    if fixture == DECLARED:
+        return [pytest.param(c, id=c.item, marks=pytest.mark.item(c.item)) for c in spec.checks]
+    return [pytest.param(item_id, id=item_id, marks=pytest.mark.item(item_id)) for item_id in protect.items(spec)]
 
 
 def no_declared_checks(config: pytest.Config, obj: object) -> list[Any] | None:
-    """[] (no test at all) for the declared-checks test when deploy.toml declares none; None: collect it as usual."""
-    if not _takes_declared_check(obj):
+    """[] (no test at all) for a declared-items test when deploy.toml declares none; None: collect it as usual."""
+    fixture = _declared_fixture(obj)
+    if not fixture:
         return None
     loaded = context.load_spec(config)
-    return [] if isinstance(loaded, Exception) or not loaded.checks else None
+    return [] if isinstance(loaded, Exception) or not _declared(loaded, fixture) else None
 
 
 def parametrize_declared_checks(metafunc: pytest.Metafunc) -> None:
-    """One test per [[checks]] entry, marked with its item (phase markers, --items, JUnit follow)."""
-    if DECLARED not in metafunc.fixturenames:
-        return
-    loaded = context.load_spec(metafunc.config)
-    declared = () if isinstance(loaded, Exception) else loaded.checks
-    metafunc.parametrize(DECLARED, [pytest.param(c, id=c.item, marks=pytest.mark.item(c.item)) for c in declared])
+    """One test per [[checks]] entry and per item of [[protect]] sets, marked with its item (phase markers, --items, JUnit)."""
+    for fixture in (DECLARED, PROTECTED):
+        if fixture in metafunc.fixturenames:
+            loaded = context.load_spec(metafunc.config)
+            metafunc.parametrize(fixture, [] if isinstance(loaded, Exception) else _declared(loaded, fixture))
 
 
 def declared_check(test: pytest.Item) -> Check | None:
     callspec = getattr(test, "callspec", None)
     found = callspec.params.get(DECLARED) if callspec is not None else None
     return found if isinstance(found, Check) else None
+
+
+def protected_item(test: pytest.Item) -> str | None:
+    callspec = getattr(test, "callspec", None)
+    found = callspec.params.get(PROTECTED) if callspec is not None else None
+    return found if isinstance(found, str) else None
 
 
 # ------------------------------------------------------------------ items of one's own
@@ -85,6 +102,8 @@ def _definition(test: pytest.Item, item_id: str) -> catalogue.Item:
     check = declared_check(test)
     if check is not None:
         return checks.definition(check)
+    if protected_item(test) is not None:
+        return protect.definition(next(e for e in context.spec(test.config).protect if e.item == item_id))
     marker = test.get_closest_marker("item")
     assert marker is not None
     extra = sorted(set(marker.kwargs) - set(MARKER_KEYS))
@@ -164,8 +183,8 @@ def statements_of(test: pytest.Item) -> Iterator[None]:
 
 
 def _known_items(config: pytest.Config, spec: Spec) -> set[str]:
-    """The ids a waiver may name: built-in, [[checks]], the items tests defined, those the log already holds."""
-    known = {*catalogue.ITEMS, *(c.item for c in spec.checks), *context.own_items(config)}
+    """The ids a waiver may name: built-in, [[checks]], [[protect]], the items tests defined, those the log already holds."""
+    known = {*catalogue.ITEMS, *(c.item for c in spec.checks), *(p.item for p in spec.protect), *context.own_items(config)}
     with contextlib.suppress(DeploylogError, OSError):  # a damaged state is set aside when the run is recorded
         known |= query.recorded_items(spec.paths.report_dir, spec.deployment_id)
     return known

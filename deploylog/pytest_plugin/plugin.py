@@ -55,12 +55,15 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Define each test's item (built-in or its own), derive its phase markers, then apply --items.
 
+    A built-in item that is not in this deployment's runbook (deploy.toml lacks what it
+    needs: runbook.py) is deselected like an item --items leaves out.
     tryfirst: markers must exist before pytest's own -m deselection runs.
     An item that cannot be defined (an unknown id without a title, a clash) stops
     the session with one line, exit status 4 (an xdist worker, which cannot stop
     the session, makes the test ERROR with that line).
     """
     wanted = context.wanted_items(config.getoption("items"))
+    outside = context.not_in_runbook(config)
     keep: list[pytest.Item] = []
     drop: list[pytest.Item] = []
     entries, problems = custom.define_items(config, items)
@@ -78,7 +81,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if entry.is_post:
             test.add_marker("post")
         test.user_properties.append(("item", entry.id))
-        (keep if wanted is None or entry.id in wanted else drop).append(test)
+        (keep if (wanted is None or entry.id in wanted) and entry.id not in outside else drop).append(test)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from deploylog import checks
+from deploylog import checks, protect, runbook
 from deploylog.errors import DeploylogError
 from deploylog.log import actions, state
 from deploylog.pytest_plugin import context, outcome, xdist
@@ -94,6 +94,9 @@ class ExecutionLog:
                 "results": self.entries,
                 **self.own_items(spec),
             }
+            outside = runbook.not_in_runbook(spec)
+            if outside:  # the built-in items this runbook does not hold: in the state, so in the log's digest
+                run["not_in_runbook"] = outside
             if spec.waivers.file:  # the waivers this run used: in the state, so in the log's digest
                 run["waivers"] = context.waivers(self.config).record()
             view, written = actions.append(target, run, set_aside_damaged=True)
@@ -124,8 +127,8 @@ class ExecutionLog:
             )
 
     def own_items(self, spec: Spec) -> dict[str, Any]:
-        """The run's `items`: the definitions of the deployment's own items (tests', [[checks]]), for a log rendered later."""
-        own = {**context.own_items(self.config), **{c.item: checks.definition(c) for c in spec.checks}}
+        """The run's `items`: the deployment's own items (tests', [[checks]], [[protect]]), for a log rendered later."""
+        own = {**context.own_items(self.config), **{c.item: checks.definition(c) for c in spec.checks}, **protect.definitions(spec)}
         return {"items": [own[k].to_dict() for k in sorted(own)]} if own else {}
 
     def fail(self, line: str) -> None:

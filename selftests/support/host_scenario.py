@@ -25,15 +25,16 @@ CLOCK_SLACK = dt.timedelta(seconds=1.2)
 
 
 class Scenario:
-    def __init__(self, deployment: Any, pg_bin_dir: Path) -> None:
+    def __init__(self, deployment: Any, pg_bin_dir: Path, source: hr.ModuleSource = hr.PAYMENT) -> None:
         self.d = deployment
         self.root: Path = deployment.root
-        self.repo, self.before = hr.build_repo(self.root / "code")
+        self.source = source
+        self.repo, self.before = hr.build_repo(self.root / "code", source)
         self.server = OdooServer(self.root / "odoo")
         self.cache = self.root / "lib" / ".cache"
         self.log = self.root / "odoo-server.log"
         deployment.configure(
-            deployment={"branch": "17.0"},
+            deployment={"branch": source.branch},
             paths={"repo": str(self.repo), "pg_bin_dir": str(pg_bin_dir)},
             service={**self.server.service_config(), "cache_dirs": [str(self.cache)]},
         )

@@ -28,6 +28,31 @@ dsn = "host=db.example dbname=osusproperties user=odoo password={SECRET}"
 [paths]
 report_dir = "reports"
 baseline_dir = "baseline"
+
+# the sections the template's items need (catalogue.toml `needs`): every built-in item is in this runbook
+[groups]
+manager = "payment_account_enhanced.group_payment_manager"
+
+[approval]
+payment_states = ["draft", "posted"]
+
+[reconciliation]
+table = "account_bank_reconciliation_line"
+
+[[guards]]
+item = "4.2"
+file = "models/account_payment.py"
+function = "AccountPayment.write"
+
+[[guards]]
+item = "4.3"
+file = "models/account_move.py"
+function = "AccountMove.button_draft"
+
+[[guards]]
+item = "4.4"
+file = "models/account_payment.py"
+function = "AccountPayment._is_payment_reconciled"
 """
 
 # One test per item; each decides through the plugin's `verdict` fixture, like the real suite.

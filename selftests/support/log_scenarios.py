@@ -4,9 +4,11 @@ write them (events with results), without pytest or a database."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
-from deploylog import catalogue
+from deploylog import catalogue, protect
+from deploylog import spec as spec_mod
 from deploylog.figures import Comparison, Distribution, Dump, Integrity
 from deploylog.log import model, records
 from deploylog.log.meta import BaselineRef, Meta
@@ -17,6 +19,15 @@ T0 = dt.datetime(2025, 12, 22, 9, 0, tzinfo=dt.UTC)
 DUMP = "/var/odoo/backups/osusproperties_PRE_DEPLOY_20251222_0915.dump"
 NO_BASELINE = BaselineRef("", "", "no baseline found: the log digest is chained over the empty string")
 PHASE_RUNS = {"preflight": ("P",), "phase0": ("0",), "post": ("1", "2", "3", "4", "5", "6")}
+# Phase 5's items are the shipped deploy.toml's [[protect]] items (5.1-5.4): a run records their definitions.
+SHIPPED = spec_mod.load(Path(__file__).resolve().parents[2] / "deploy.toml")
+PROTECTED = protect.definitions(SHIPPED)
+# Every item of the template's log: the built-in ones and the shipped deploy.toml's phase-5 items, in the log's order.
+TEMPLATE_ITEMS = catalogue.merged(PROTECTED.values())
+
+
+def items_of_phase(phase: str) -> list[catalogue.Item]:
+    return [i for i in TEMPLATE_ITEMS.values() if i.phase == phase]
 
 
 def meta(report_dir: str = "/tmp/reports", baseline_path: str = "") -> Meta:
@@ -77,9 +88,11 @@ def run(
     """A run event: every item of the phases PASS, except the overridden ones (status/message/figures)."""
     overrides = overrides or {}
     results = []
-    for n, item in enumerate(i for p in phases for i in catalogue.items_of_phase(p)):
+    for n, item in enumerate(i for p in phases for i in items_of_phase(p)):
         results.append(entry(item.id, minute=minute + n * 0.05, **overrides.get(item.id, {})))
+    defined = [PROTECTED[k].to_dict() for k in sorted(PROTECTED)] if "5" in phases else []
     return {
+        **({"items": defined} if defined else {}),
         "type": "run",
         "started": at(minute),
         "finished": at(minute + 3),
@@ -120,7 +133,7 @@ def all_pass() -> dict[str, Any]:
         run(PHASE_RUNS["preflight"], 0, command="pytest -m preflight"),
         run(PHASE_RUNS["phase0"], 60, command="pytest -m phase0"),
         run(PHASE_RUNS["post"], 90, command="pytest -m post"),
-        *(manual(i.id, minute=600 + n) for n, i in enumerate(catalogue.items_of_phase("7"))),
+        *(manual(i.id, minute=600 + n) for n, i in enumerate(items_of_phase("7"))),
         signoff("devops"),
         signoff("finance"),
         signoff("qa"),

@@ -64,12 +64,22 @@ def parse_junit(path: Path) -> dict[str, list[tuple[str, str]]]:
 
 
 class Deployment:
-    """A deploy.toml in a temp dir, pointing at a throwaway database; runs the suite against it."""
+    """A deploy.toml in a temp dir, pointing at a throwaway database; runs the suite against it.
 
-    def __init__(self, root: Path, db_name: str, dsn: str) -> None:
+    It starts from `template` (the shipped deploy.toml, or an example's) and a checkout of `source`'s module.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        db_name: str,
+        dsn: str,
+        template: Path = REPO / "deploy.toml",
+        source: module_repo.ModuleSource = module_repo.PAYMENT,
+    ) -> None:
         self.root = root
         self.config_path = root / "deploy.toml"
-        with (REPO / "deploy.toml").open("rb") as fh:
+        with template.open("rb") as fh:
             self.config: dict[str, Any] = tomllib.load(fh)
         self.report_dir = root / "reports"
         self.configure(
@@ -77,7 +87,7 @@ class Deployment:
             paths={
                 "baseline_dir": str(root / "baseline"),
                 "report_dir": str(self.report_dir),
-                "repo": str(module_repo.build_repo(root / "checkout")[0]),
+                "repo": str(module_repo.build_repo(root / "checkout", source)[0]),
                 "backup_dir": str(root / "backups"),
                 "log_file": str(root / "odoo-server.log"),
             },
