@@ -25,7 +25,7 @@ def _text(cur: psycopg.Cursor, query, params) -> str:
 
 def execute(self, query, params=None, **kwargs):
     text = _text(self, query, params)
-    kind = "fingerprint" if "md5(" in text else "figure"
+    kind = "fingerprint" if "md5(" in text or "hash_record_extended(" in text else "figure"
     records.append((kind, text))
     return _execute(self, query, params, **kwargs)
 

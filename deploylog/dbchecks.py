@@ -512,14 +512,9 @@ def integrity(snap: Snapshot, spec: Spec, base: baseline_mod.Baseline, item: str
     if not found.fingerprinted and not found.problems:
         return not_applicable(item, "; ".join(found.absent))
     # the counts' pre / post / difference lines are drawn by the log from the Integrity figures
-    title = protect.definition(entries[0]).title
-    message = (
-        "MISMATCH: " + "; ".join(found.problems)
-        if found.problems
-        else f"MATCH: {title} unchanged ("
-        + ", ".join(f"{c.label} {c.current}" for c in found.comparisons if c.current is not None)
-        + "), fingerprint identical"
-    )
+    counted = ", ".join(f"{c.label} {c.current}" for c in found.comparisons if c.current is not None)
+    prints = "fingerprints identical" if len(found.sets) > 1 else "fingerprint identical"
+    message = "MISMATCH: " + "; ".join(found.problems) if found.problems else f"MATCH: {counted} unchanged, {prints}"
     evidence = "\n".join([*found.lines, *(["", *found.notes] if found.notes else [])])
     return verdict(
         item,

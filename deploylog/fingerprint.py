@@ -28,7 +28,6 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -172,17 +171,6 @@ def _fold(found: protect.Rows, rows: Iterator[tuple[Any, ...]] | list[tuple[Any,
     return Fingerprint(sum(c for c, _ in buckets.values()), counts, _digest(buckets), buckets, query)
 
 
-@contextmanager
-def _scan(snap: Snapshot) -> Iterator[None]:
-    """One scan in its own savepoint: a missing table of an optional set is caught, and the snapshot stays usable.
-
-    (A larger work_mem for the scan was measured and dropped: at scale 10 it spares the payments join its temp
-    batches, not its time; bench/RESULTS.md.)
-    """
-    with snap.conn.transaction():
-        yield
-
-
 def _shown(snap: Snapshot, query: sql.Composed, params: dict[str, Any] | None) -> str:
     return snap.shown(query, params) if params is not None else snap.text(query)
 
@@ -207,7 +195,8 @@ def _explained(snap: Snapshot, entry: Protect, exc: psycopg.Error) -> Absent | N
 
 
 def compute(snap: Snapshot, spec: Spec, entry: Protect, method: Method) -> Fingerprint | Absent:
-    """The set's count, sub-counts and per-bucket digests, in one scan aggregated in SQL."""
+    """The set's count, sub-counts and per-bucket digests, in one scan aggregated in SQL (memoised per snapshot,
+    which compares with one digest: the baseline's)."""
     found = protect.rows(snap, spec, entry)
     if found.select is None:
         return Absent(found.absent)
@@ -215,7 +204,7 @@ def compute(snap: Snapshot, spec: Spec, entry: Protect, method: Method) -> Finge
 
     def read() -> Fingerprint | Absent:
         try:
-            with _scan(snap):  # its own savepoint: a missing table of an optional set is not an error
+            with snap.conn.transaction():  # its own savepoint: a missing table of an optional set is not an error
                 result = snap.rows(query, found.params)
         except psycopg.Error as exc:
             absent = _explained(snap, entry, exc)
@@ -266,7 +255,7 @@ def export_rows(snap: Snapshot, spec: Spec, entry: Protect, method: Method, path
         snap.log.append(_shown(snap, query, found.params))
         buckets: list[tuple[Any, ...]] = []
         try:
-            with _scan(snap), path.open("wb") as out:
+            with snap.conn.transaction(), path.open("wb") as out:
                 for *head, lines in snap.conn.cursor().stream(query, found.params):
                     data = lines.encode()
                     digest.update(data)
@@ -332,7 +321,7 @@ def diff(snap: Snapshot, spec: Spec, entry: Protect, method: Method, before: dic
     )
 
     def read() -> list[tuple[Any, ...]]:
-        with _scan(snap):
+        with snap.conn.transaction():
             return snap.rows(query, found.params)
 
     current = {row_id: str(h) for row_id, h in snap.memo(f"{protect.label(entry)} (changed rows)", read, found.reads)}

@@ -332,7 +332,9 @@ class Protect:
     {payment_date}, {posted_payment} (the Odoo version's payment columns: the journal entry's up to Odoo 17, the
     payment's own from 18) and {reconciliation.table}, {reconciliation.move_column},
     {reconciliation.reconciliation_column}, {reconciliation.reconciliation_table} ([reconciliation], quoted);
-    a literal brace is {{ or }}.
+    a literal brace is {{ or }}. The shipped deploy.toml feeds 5.4 with two sets, one per definition of a
+    reconciled payment (Odoo's is_reconciled; the module's reconciliation lines, optional like their table),
+    rather than one set with two sub-counts: a set reading an absent table is N/A as a whole.
 
     name: the set's name, [a-z][a-z0-9_]*, unique: it names the baseline entry and its row file
     item: the phase-5 item the set feeds, 5.<n> (e.g. "5.1"); several sets may feed one item, which passes

@@ -16,7 +16,7 @@ PAGE = REPO / "docs" / "write-your-own-check.md"
 # ```toml deploy.toml / ```python tests/test_x.py / ```toml waivers.toml: an example and the file it belongs in
 EXAMPLE = re.compile(r"^```(?P<language>\w+) (?P<file>\S+)\n(?P<body>.*?)^```$", re.MULTILINE | re.DOTALL)
 PHASE0_OWN = ("0.5",)
-POST_OWN = ("2.20", "4.8", "4.10", "4.11", "4.20", "5.5", "5.6", "5.20")
+POST_OWN = ("2.20", "4.8", "4.10", "4.11", "4.20", "5.5", "5.6", "5.7", "5.8", "5.20")
 
 
 def examples() -> list[tuple[str, str]]:
@@ -51,7 +51,12 @@ def post(deployment: Deployment):
 
 def test_the_page_has_an_example_of_each_kind():
     files = [name for name, _ in examples()]
-    assert files.count("deploy.toml") == 2 and "tests/test_payments_own.py" in files and "waivers.toml" in files
+    assert files.count("deploy.toml") == 3 and "tests/test_payments_own.py" in files and "waivers.toml" in files
+    protected = [p for name, body in examples() if name == "deploy.toml" for p in tomllib.loads(body).get("protect", [])]
+    assert [(p["name"], "table" in p, "query" in p, bool(p.get("counts"))) for p in protected] == [
+        ("partners", True, False, True),
+        ("payment_lines", False, True, True),
+    ]
     declared = [c["expect"] for name, body in examples() if name == "deploy.toml" for c in tomllib.loads(body).get("checks", [])]
     assert declared == ["> 100", "== 0", "== 'installed'", "between 1 and 10", "== baseline", ">= baseline"]
 
@@ -69,6 +74,10 @@ def test_the_page_examples_pass_on_a_healthy_deployment(deployment, odoo_db):
     assert items["4.8"]["message"] == "0 row(s): == 0 holds"
     assert items["4.10"]["message"] == "returned installed: == 'installed' holds"
     assert items["5.5"]["message"] == "returned 2: == baseline (2 at phase 0) holds"
+    partners = odoo_db.scalar("SELECT count(*) FROM res_partner")
+    assert items["5.7"]["message"].startswith(f"MATCH: partners {partners}, partners.companies ")
+    assert items["5.8"]["message"].startswith("MATCH: payment_lines ")
+    assert baseline["figures"]["partners"] == partners
     assert items["4.20"]["message"] == "test passed" and items["4.20"]["expected"] == "No payment is in an inactive currency."
     # the SQL a test of one's own ran is its Query evidence, as the server ran it
     assert items["4.20"]["queries"] == [
@@ -100,6 +109,13 @@ def test_the_page_examples_fail_on_their_faults(deployment, odoo_db):
     )
     manifest = Path(deployment.config["paths"]["repo"]) / "payment_account_enhanced" / "__manifest__.py"
     manifest.unlink()
+    partner = odoo_db.scalar(
+        "UPDATE res_partner SET email = 'new@example.com' WHERE id = (SELECT min(id) FROM res_partner) RETURNING id"
+    )
+    line = odoo_db.scalar(
+        "UPDATE account_move_line SET reconciled = NOT coalesce(reconciled, false) WHERE id = (SELECT min(id) FROM "
+        "account_move_line WHERE payment_id IS NOT NULL AND parent_state = 'posted' AND reconciled) RETURNING id"
+    )
     run = post(deployment)
     expected = {item: "FAIL" for item in POST_OWN} | {"4.20": "WAIVED"}  # the page's waiver covers 4.20
     assert run.statuses() == expected, run.output
@@ -113,6 +129,9 @@ def test_the_page_examples_fail_on_their_faults(deployment, odoo_db):
     assert items["5.6"]["message"] == f"returned {installed - 2}, expected >= baseline ({installed} at phase 0)"
     assert items["5.20"]["message"] == f"1 posted entries written since phase 0: {touched}"
     assert items["2.20"]["message"] == f"{manifest} is missing"
+    assert items["5.7"]["message"] == f"MISMATCH: partners fingerprint changed: changed row id(s) {partner}"
+    assert items["5.8"]["message"].startswith("MISMATCH: payment_lines.reconciled ")
+    assert items["5.8"]["message"].endswith(f"(-1); payment_lines fingerprint changed: changed row id(s) {line}")
     waived = items["4.20"]
     assert (waived["waived_status"], waived["message"]) == ("FAIL", "400 payment(s) in an inactive currency")
     assert waived["waiver"]["approved_by"] == "Dana Reyes (Finance Manager)"
