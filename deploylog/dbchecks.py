@@ -32,6 +32,15 @@ def _table(rows: dict[str, Any], header: tuple[str, str]) -> str:
     return "\n".join(lines)
 
 
+def _grid(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> str:
+    """A table of several columns, padded so each column lines up."""
+    cells = [tuple(map(str, header)), *(tuple(map(str, r)) for r in rows)]
+    widths = [max(len(c[i]) for c in cells) for i in range(len(header))]
+    lines = [" | ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in cells]
+    lines.insert(1, "-+-".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
 @on_snapshot
 def payment_state_distribution(snap: Snapshot, spec: Spec) -> CheckResult:
     """0.1: posted payments > threshold, posted invoices > threshold, no NULL approval_state."""
@@ -159,16 +168,25 @@ def module_problem(snap: Snapshot, spec: Spec) -> str:
     return "; ".join(p for p in problems if p)
 
 
-def _modules_before(spec: Spec, states: dict[str, Any]) -> str:
-    """The deployed modules' rows before the deployment, as 0.3 records them."""
-    header = "module | state | latest_version | declared before | first install"
+def _pending_line(pending: dict[str, str]) -> str:
+    listed = ", ".join(f"{name} ({state})" for name, state in pending.items())
+    return f"Modules of the database left 'to upgrade', 'to install' or 'to remove': {listed or 'none'}"
+
+
+def _modules_before(spec: Spec, states: dict[str, Any], pending: dict[str, str]) -> str:
+    """The deployed modules' rows before the deployment, as 0.3 records them, and the database's pending ones."""
     rows = [
-        f"{m.name} | {states[m.name]['state'] or 'not in ir_module_module'} | {states[m.name]['latest_version'] or '-'} | "
-        f"{m.previous_version or '-'} | {'yes' if m.first_install else 'no'}"
+        (
+            m.name,
+            states[m.name]["state"] or "not in ir_module_module",
+            states[m.name]["latest_version"] or "-",
+            m.previous_version or "-",
+            "yes" if m.first_install else "no",
+        )
         for m in spec.all_modules
         if m.name in states
     ]
-    return "\n".join([header, *rows])
+    return _grid(("module", "state", "latest_version", "declared before", "first install"), rows) + "\n\n" + _pending_line(pending)
 
 
 @on_snapshot
@@ -184,7 +202,12 @@ def record_baseline(snap: Snapshot, spec: Spec, started_at: dt.datetime, recaptu
     pending = odoo.pending_modules(snap)
     problem = module_problem(snap, spec)
     if problem:
-        return failed("0.3", problem, evidence=_modules_before(spec, modules.values), queries=modules.queries + pending.queries)
+        return failed(
+            "0.3",
+            problem,
+            evidence=_modules_before(spec, modules.values, pending["pending"]),
+            queries=modules.queries + pending.queries,
+        )
     _, code_problems = baseline_mod.code_state(spec, hosts)
     if code_problems:
         return failed("0.3", "; ".join(code_problems), queries=[f"git -C {spec.paths.repo} rev-parse HEAD"])
@@ -204,7 +227,7 @@ def record_baseline(snap: Snapshot, spec: Spec, started_at: dt.datetime, recaptu
         )
     archived = baseline_mod.archive_existing(spec) if recapture else None
     data = baseline_mod.store(spec, snap, started_at, hosts)
-    evidence = _baseline_evidence(data, path) + "\n\n" + _modules_before(spec, data["modules"])
+    evidence = _baseline_evidence(data, path) + "\n\n" + _modules_before(spec, data["modules"], pending["pending"])
     if archived:
         evidence += f"\nprevious baseline archived as {archived}"
     fig = data["figures"]
@@ -381,26 +404,23 @@ def module_loaded(snap: Snapshot, spec: Spec) -> CheckResult:
     modules = spec.all_modules
     states = odoo.modules_state(snap, [m.name for m in modules])
     pending = odoo.pending_modules(snap)
-    rows, problems = [], []
+    rows: list[tuple[str, ...]] = []
+    problems: list[str] = []
     for module in modules:
         fig = states[module.name]
         found = _loaded_problems(module, fig)
         problems += [f"{module.name}: {p}" for p in found]
         result = "OK" if not found else ("NOT FOUND" if not fig["found"] else "FAIL")
-        rows.append(
-            f"{module.name} | {fig['state'] or '-'} | {fig['latest_version'] or '-'} | installed, {module.expected_version} | {result}"
-        )
+        rows.append((module.name, fig["state"] or "-", fig["latest_version"] or "-", f"installed, {module.expected_version}", result))
     others = {n: st for n, st in pending["pending"].items() if n not in {m.name for m in modules}}
     if others:
         listed = ", ".join(f"{n} {st!r}" for n, st in others.items())
         problems.append(f"database-wide: module(s) left pending: {listed} (an operation Odoo did not apply)")
     evidence = "\n".join(
         [
-            "module | state | latest_version | expected | result",
-            *rows,
+            _grid(("module", "state", "latest_version", "expected", "result"), rows),
             "",
-            "Modules of the database left 'to upgrade', 'to install' or 'to remove': "
-            + (", ".join(f"{n} ({st})" for n, st in pending["pending"].items()) or "none"),
+            _pending_line(pending["pending"]),
         ]
     )
     if problems:
