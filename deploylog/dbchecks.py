@@ -388,7 +388,7 @@ def user_permissions(snap: Snapshot, spec: Spec) -> CheckResult:
 def _loaded_problems(module: Module, fig: dict[str, Any]) -> list[str]:
     """4.1 for one deployed module: installed, at its expected version."""
     if not fig["found"]:
-        return [f"module {module.name} is not in ir_module_module{did_you_mean(fig.get('similar', []))}"]
+        return [f"not in ir_module_module (not installed){did_you_mean(fig.get('similar', []))}"]
     problems = []
     if fig["state"] != "installed":
         problems.append(f"state is {fig['state']!r}, expected 'installed' (a module left in {fig['state']!r} did not load)")

@@ -122,7 +122,7 @@ def test_a_declared_first_install_absent_at_phase0_goes_and_is_installed_after(d
 
     not_yet = deployment.run("-m", "post", "--items", "4.1")
     assert not_yet.status("4.1") == "FAIL"
-    assert "module payment_reports is not in ir_module_module" in not_yet.message("4.1")
+    assert "payment_reports: not in ir_module_module (not installed)" in not_yet.message("4.1")
 
     upgrade_module(odoo_db.dsn, "17.0.1.0.9")
     record_module(odoo_db.dsn, hr.SECOND_MODULE, "installed", hr.SECOND_NEW_VERSION)  # what -i leaves behind
