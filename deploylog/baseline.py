@@ -122,6 +122,7 @@ def capture(snap: Snapshot, spec: Spec, started_at: dt.datetime, staging: Path, 
     """Everything phase 5 needs, read in the one snapshot; row side files go to `staging`."""
     identity = snap.identity()
     module = odoo.module_state(snap, spec.deployment.module)
+    modules = odoo.modules_state(snap, [m.name for m in spec.all_modules])
     method = fingerprint.method_for(snap)
     prints = protected(snap, spec, staging, method)
     data: dict[str, Any] = {
@@ -134,6 +135,7 @@ def capture(snap: Snapshot, spec: Spec, started_at: dt.datetime, staging: Path, 
         "snapshot_time": snap.snapshot_time().isoformat(),
         "database": identity.as_dict(),
         "module_state": module.values,
+        "modules": modules.values,  # every deployed module's state and latest_version before the deployment
         "odoo": schema_of(snap),
         "fingerprint": fingerprint.record(snap, method),
         "figures": figures_of(prints),

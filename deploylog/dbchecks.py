@@ -20,7 +20,7 @@ from deploylog.db import Snapshot, on_snapshot
 from deploylog.errors import DeploylogError, MissingObjectError
 from deploylog.figures import Comparison, Distribution, Integrity
 from deploylog.result import CheckResult, errored, failed, not_applicable, verdict
-from deploylog.spec import Protect, Spec, given
+from deploylog.spec import Module, Protect, Spec, given
 
 MAX_IDS_SHOWN = 20
 
@@ -29,6 +29,15 @@ def _table(rows: dict[str, Any], header: tuple[str, str]) -> str:
     width = max([len(header[0]), *(len(str(k)) for k in rows)])
     lines = [f"{header[0]:<{width}} | {header[1]}", f"{'-' * width}-+-{'-' * len(header[1])}"]
     lines += [f"{k!s:<{width}} | {v}" for k, v in rows.items()]
+    return "\n".join(lines)
+
+
+def _grid(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> str:
+    """A table of several columns, padded so each column lines up."""
+    cells = [tuple(map(str, header)), *(tuple(map(str, r)) for r in rows)]
+    widths = [max(len(c[i]) for c in cells) for i in range(len(header))]
+    lines = [" | ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in cells]
+    lines.insert(1, "-+-".join("-" * w for w in widths))
     return "\n".join(lines)
 
 
@@ -111,23 +120,73 @@ def reconciliation_integrity(snap: Snapshot, spec: Spec) -> CheckResult:
     return verdict("0.2", not problems, message, evidence=_recon_evidence(recon), queries=recon.queries, figures=recon.values)
 
 
-def module_problem(snap: Snapshot, spec: Spec) -> str:
-    """0.3: the configured module must be in ir_module_module, installed unless a first install is declared."""
-    dep = spec.deployment
-    fig = odoo.module_state(snap, dep.module)
-    absent = fig["state"] in (None, "uninstalled", "uninstallable")
-    where = f"is {fig['state']!r} in ir_module_module" if fig["found"] else "is not in ir_module_module"
-    if absent and not dep.first_install:
+# A module's states before the deployment: not installed (a first install may start from these) and installed.
+NOT_INSTALLED = (None, "uninstalled", "uninstallable", "to install")
+INSTALLED = ("installed", "to upgrade", "to remove")
+
+
+def _module_problem(spec: Spec, module: Module, fig: dict[str, Any]) -> str:
+    """0.3 for one deployed module: installed before the deployment, unless its first install is declared."""
+    state = fig["state"]
+    name_key, first_key = spec.module_key(module.name, "name"), spec.module_key(module.name, "first_install")
+    where = f"is {state!r} in ir_module_module" if fig["found"] else "is not in ir_module_module"
+    if state in NOT_INSTALLED and not module.first_install:
         return (
-            f"module {dep.module!r} ([deployment] module) {where}{did_you_mean(fig.values.get('similar', []))}: "
-            "fix [deployment] module, or declare a first install with [deployment] first_install = true"
+            f"module {module.name!r} ({name_key}) {where}{did_you_mean(fig.get('similar', []))}: "
+            f"fix {name_key}, or declare a first install with {first_key} = true"
         )
-    if dep.first_install and not absent:
+    if state in INSTALLED and module.first_install:
         return (
-            f"[deployment] first_install = true, but module {dep.module!r} is {fig['state']!r} at {fig['latest_version']}: "
+            f"{first_key} = true, but module {module.name!r} is {state!r} at {fig['latest_version']}: "
             "an upgrade, not a first install; set first_install = false"
         )
+    if state == "to remove":
+        return f"module {module.name!r} is 'to remove' in ir_module_module: an uninstall is pending; cancel it before deploying"
     return ""
+
+
+def _undeclared_pending(spec: Spec, pending: dict[str, str]) -> str:
+    """Modules the deployment does not declare, marked for an operation Odoo would apply with it."""
+    declared = {m.name for m in spec.all_modules}
+    others = {name: state for name, state in pending.items() if name not in declared}
+    if not others:
+        return ""
+    listed = ", ".join(f"{name} {state!r}" for name, state in others.items())
+    return (
+        f"module(s) pending before the deployment: {listed}: Odoo applies every pending install, upgrade and removal at "
+        "its next update, so this deployment would change modules it does not declare; apply or cancel them first "
+        "(Apps: Cancel Install/Upgrade/Uninstall), or declare them in [[modules]]"
+    )
+
+
+def module_problem(snap: Snapshot, spec: Spec) -> str:
+    """0.3: every deployed module in ir_module_module, installed unless its first install is declared; no other
+    module of the database pending (to upgrade, to install, to remove) before the deployment."""
+    states = odoo.modules_state(snap, [m.name for m in spec.all_modules])
+    problems = [_module_problem(spec, m, states[m.name]) for m in spec.all_modules]
+    problems.append(_undeclared_pending(spec, odoo.pending_modules(snap)["pending"]))
+    return "; ".join(p for p in problems if p)
+
+
+def _pending_line(pending: dict[str, str]) -> str:
+    listed = ", ".join(f"{name} ({state})" for name, state in pending.items())
+    return f"Modules of the database left 'to upgrade', 'to install' or 'to remove': {listed or 'none'}"
+
+
+def _modules_before(spec: Spec, states: dict[str, Any], pending: dict[str, str]) -> str:
+    """The deployed modules' rows before the deployment, as 0.3 records them, and the database's pending ones."""
+    rows = [
+        (
+            m.name,
+            states[m.name]["state"] or "not in ir_module_module",
+            states[m.name]["latest_version"] or "-",
+            m.previous_version or "-",
+            "yes" if m.first_install else "no",
+        )
+        for m in spec.all_modules
+        if m.name in states
+    ]
+    return _grid(("module", "state", "latest_version", "declared before", "first install"), rows) + "\n\n" + _pending_line(pending)
 
 
 @on_snapshot
@@ -139,14 +198,20 @@ def record_baseline(snap: Snapshot, spec: Spec, started_at: dt.datetime, recaptu
     deployment has started (a baseline taken then proves nothing).
     """
     path = baseline_mod.path_for(spec)
-    module = odoo.module_state(snap, spec.deployment.module)
+    modules = odoo.modules_state(snap, [m.name for m in spec.all_modules])
+    pending = odoo.pending_modules(snap)
     problem = module_problem(snap, spec)
     if problem:
-        return failed("0.3", problem, queries=module.queries)
+        return failed(
+            "0.3",
+            problem,
+            evidence=_modules_before(spec, modules.values, pending["pending"]),
+            queries=modules.queries + pending.queries,
+        )
     _, code_problems = baseline_mod.code_state(spec, hosts)
     if code_problems:
         return failed("0.3", "; ".join(code_problems), queries=[f"git -C {spec.paths.repo} rev-parse HEAD"])
-    queries = module.queries
+    queries = modules.queries + pending.queries
     if path.exists() and not recapture:
         return _kept_baseline(snap, spec, queries, hosts)
     started = baseline_mod.deployment_started(spec, hosts)
@@ -161,11 +226,12 @@ def record_baseline(snap: Snapshot, spec: Spec, started_at: dt.datetime, recaptu
         )
     archived = baseline_mod.archive_existing(spec) if recapture else None
     data = baseline_mod.store(spec, snap, started_at, hosts)
-    evidence = _baseline_evidence(data, path)
+    evidence = _baseline_evidence(data, path) + "\n\n" + _modules_before(spec, data["modules"], pending["pending"])
     if archived:
         evidence += f"\nprevious baseline archived as {archived}"
     fig = data["figures"]
-    first = " (first install declared: the module is not installed yet)" if spec.deployment.first_install else ""
+    firsts = [m.name for m in spec.all_modules if m.first_install]
+    first = f" (first install declared: {', '.join(firsts)} not installed yet)" if firsts else ""
     counted = ", ".join(f"{name} {_fmt(value)}" for name, value in fig.items()) or "no [[protect]] set declared"
     return verdict(
         "0.3",
@@ -323,22 +389,53 @@ def user_permissions(snap: Snapshot, spec: Spec) -> CheckResult:
     return verdict("0.4", not problems, message, evidence=_members_evidence(snap, found), queries=found.queries)
 
 
-@on_snapshot
-def module_loaded(snap: Snapshot, spec: Spec) -> CheckResult:
-    """4.1: ir_module_module.state = 'installed' and latest_version = expected."""
-    module = spec.deployment.module
-    expected = spec.deployment.expected_version
-    fig = odoo.module_state(snap, module)
-    evidence = f"state: {fig['state']}\nlatest_version: {fig['latest_version']}\n\nExpected: installed | {expected}"
+def _loaded_problems(module: Module, fig: dict[str, Any]) -> list[str]:
+    """4.1 for one deployed module: installed, at its expected version."""
     if not fig["found"]:
-        return verdict("4.1", False, f"module {module} is not in ir_module_module", evidence=evidence, queries=fig.queries)
+        return [f"not in ir_module_module (not installed){did_you_mean(fig.get('similar', []))}"]
     problems = []
     if fig["state"] != "installed":
         problems.append(f"state is {fig['state']!r}, expected 'installed' (a module left in {fig['state']!r} did not load)")
-    if fig["latest_version"] != expected:
-        problems.append(f"latest_version is {fig['latest_version']!r}, expected {expected!r}")
-    message = "; ".join(problems) or f"{module} installed at {expected}"
-    return verdict("4.1", not problems, message, evidence=evidence, queries=fig.queries, figures=fig.values)
+    if fig["latest_version"] != module.expected_version:
+        problems.append(f"latest_version is {fig['latest_version']!r}, expected {module.expected_version!r}")
+    return problems
+
+
+@on_snapshot
+def module_loaded(snap: Snapshot, spec: Spec) -> CheckResult:
+    """4.1: every deployed module installed at its expected latest_version, and no module of the database left
+    'to upgrade', 'to install' or 'to remove' (Odoo can fail an upgrade and go on serving)."""
+    modules = spec.all_modules
+    states = odoo.modules_state(snap, [m.name for m in modules])
+    pending = odoo.pending_modules(snap)
+    rows: list[tuple[str, ...]] = []
+    problems: list[str] = []
+    for module in modules:
+        fig = states[module.name]
+        found = _loaded_problems(module, fig)
+        problems += [f"{module.name}: {p}" for p in found]
+        result = "OK" if not found else ("NOT FOUND" if not fig["found"] else "FAIL")
+        rows.append((module.name, fig["state"] or "-", fig["latest_version"] or "-", f"installed, {module.expected_version}", result))
+    others = {n: st for n, st in pending["pending"].items() if n not in {m.name for m in modules}}
+    if others:
+        listed = ", ".join(f"{n} {st!r}" for n, st in others.items())
+        problems.append(f"database-wide: module(s) left pending: {listed} (an operation Odoo did not apply)")
+    evidence = "\n".join(
+        [
+            _grid(("module", "state", "latest_version", "expected", "result"), rows),
+            "",
+            _pending_line(pending["pending"]),
+        ]
+    )
+    if problems:
+        message = "; ".join(problems)
+    elif len(modules) == 1:
+        message = f"{modules[0].name} installed at {modules[0].expected_version}; no module of the database left pending"
+    else:
+        listed = ", ".join(f"{m.name} {m.expected_version}" for m in modules)
+        message = f"{len(modules)} modules installed at their expected versions ({listed}); no module of the database left pending"
+    figures = {"modules": states.values, "pending": pending["pending"]}
+    return verdict("4.1", not problems, message, evidence=evidence, queries=states.queries + pending.queries, figures=figures)
 
 
 @on_snapshot

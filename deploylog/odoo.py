@@ -828,3 +828,46 @@ def every_read(snap: Snapshot, spec: Spec, items: Iterable[str]) -> tuple[Reads,
         except DeploylogError as exc:
             errors.append(str(exc))
     return reads, list(dict.fromkeys(errors))
+
+
+def modules_state(snap: Snapshot, modules: Iterable[str]) -> Figure:
+    """Each module's row in ir_module_module, in one query: name -> {found, state, latest_version[, similar]}.
+
+    A module without a row carries the names it may have meant (`similar`), read once for all.
+    """
+    wanted = sorted(set(modules))
+    query = "SELECT name, state, latest_version FROM ir_module_module WHERE name = ANY(%s) ORDER BY name"
+    names = "SELECT name FROM ir_module_module"
+
+    def read() -> Figure:
+        found = {name: (state, latest) for name, state, latest in snap.rows(query, (wanted,))}
+        values: dict[str, Any] = {}
+        queries = [snap.shown(query, (wanted,))]
+        missing = [m for m in wanted if m not in found]
+        known = [r[0] for r in snap.rows(names)] if missing else []
+        if missing:
+            queries.append(names)
+        for name in wanted:
+            state, latest = found.get(name, (None, None))
+            values[name] = {"found": name in found, "state": state, "latest_version": latest}
+            if name not in found:
+                values[name]["similar"] = close_matches(name, known)
+        return Figure(values, queries)
+
+    return snap.memo("modules:" + ",".join(wanted), read, MODULE_READS)
+
+
+# Odoo marks a module for an operation (Apps: Install/Upgrade/Uninstall, `-i`/`-u`) and applies every marked one at the
+# next registry load; one left marked afterwards was not applied, and Odoo may keep serving without it.
+PENDING_STATES = ("to upgrade", "to install", "to remove")
+
+
+def pending_modules(snap: Snapshot) -> Figure:
+    """Every module of the database left in a pending state: {"pending": {name: state}}."""
+    query = "SELECT name, state FROM ir_module_module WHERE state = ANY(%s) ORDER BY name"
+    states = list(PENDING_STATES)
+
+    def read() -> Figure:
+        return Figure({"pending": dict(snap.rows(query, (states,)))}, [snap.shown(query, (states,))])
+
+    return snap.memo("pending_modules", read, MODULE_READS)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
+import hashlib
 import re
 import tomllib
 import types
@@ -36,19 +37,23 @@ class SpecError(DeploylogError):
 class Deployment:
     """[deployment]: the change this log records.
 
-    module: technical name of the Odoo module being deployed (its row in ir_module_module, its directory in the checkout)
-    expected_version: the module version the deployment installs (4.1 and 2.4 compare with it)
+    module: technical name of the Odoo module being deployed, the primary one when [[modules]] lists more (its row in
+        ir_module_module, its directory in the checkout); required unless [[modules]] is given (then empty: the first
+        [[modules]] entry is the primary)
+    expected_version: the module version the deployment installs (4.1 and 2.4 compare with it); required unless
+        [[modules]] declares the module's versions
     title: a human title shown in the log's header
-    previous_version: the version installed before the deployment (shown in the header)
-    id: the deployment's id, which names its baseline and state files; empty: <database>-<module>-<expected_version>.
-        A new attempt after a started deployment needs a new id
+    previous_version: the version installed before the deployment (1.2 checks the code archive holds it; shown in the header)
+    id: the deployment's id, which names its baseline and state files; empty: <database>-<module>-<expected_version>
+        (several modules: each <module>-<expected_version>, joined by +). A new attempt after a started deployment
+        needs a new id
     branch: the git branch the checkout must be on (P.3, 2.1); empty: not checked
     first_install: the module is not installed before this deployment (declared, never guessed):
-        phase 0 accepts its absence
+        phase 0 accepts it absent or uninstalled
     """
 
-    module: str
-    expected_version: str
+    module: str = ""  # required unless [[modules]] names the modules
+    expected_version: str = ""
     title: str = ""
     previous_version: str = ""
     id: str = ""  # default: <database>-<module>-<expected_version>
@@ -264,12 +269,38 @@ class Guard:
     file: the Python file, relative to the module directory
     function: Class.method or function name
     description: what the guard protects (shown in the log)
+    module: the deployed module whose directory holds file; empty: [deployment] module
     """
 
     item: str  # 4.2 / 4.3 / 4.4
     file: str  # relative to the module directory
     function: str  # Class.method or function name
     description: str = ""
+    module: str = ""  # one of the deployed modules; empty = the primary
+
+
+@dataclass(frozen=True)
+class Module:
+    """[[modules]]: several modules deployed together, each with its versions; without it, [deployment] names the one module.
+    [deployment] module is the primary one (its directory may be [paths] module_dir, the guards' default, the first
+    in the deployment id): when no entry names it, it is deployed too, first, with [deployment]'s versions; when an
+    entry names it, its versions may be written in either place, and must agree where written in both; when
+    [deployment] module is empty, the first entry is the primary. Every other module's directory is `<repo>/<name>`.
+    Per module: 0.3 records its state and version (absent or uninstalled only on a declared first install), 4.1
+    checks it installed at its expected version, 2.4 reads its manifest, 1.2 checks its archive, 4.9 its checksum;
+    database-wide, no module of the database may be left to upgrade, to install or to remove (0.3 before, 4.1 after).
+
+    name: technical name of the module (its row in ir_module_module, its directory <repo>/<name>)
+    expected_version: the version it is at after the deployment (4.1 compares latest_version, 2.4 the manifest)
+    previous_version: the version installed before (1.2 checks its code archive holds it); empty: not checked
+    first_install: the module is not installed before this deployment (declared, never guessed): phase 0 accepts it
+        absent or uninstalled, 1.2 needs no archive of it
+    """
+
+    name: str
+    expected_version: str
+    previous_version: str = ""
+    first_install: bool = False
 
 
 RETURNS = ("value", "rows")
@@ -398,7 +429,7 @@ class Waivers:
     file: str = ""
 
 
-# [section] name -> its dataclass; [[guards]], [[checks]] and [[protect]] are the arrays of tables.
+# [section] name -> its dataclass; [[guards]], [[checks]], [[protect]] and [[modules]] are the arrays of tables.
 # The OPTIONAL sections are None in a Spec when deploy.toml does not have them: the items that need
 # them (catalogue.toml `needs`) are then not in the deployment's runbook (runbook.py).
 SECTIONS: dict[str, type] = {
@@ -415,8 +446,12 @@ SECTIONS: dict[str, type] = {
     "waivers": Waivers,
     "signing": Signing,
 }
-ARRAYS: dict[str, type] = {"guards": Guard, "checks": Check, "protect": Protect}
+ARRAYS: dict[str, type] = {"guards": Guard, "checks": Check, "protect": Protect, "modules": Module}
 OPTIONAL = ("groups", "reconciliation", "approval")
+
+
+# The default deployment id names files (baseline, state): beyond this, several modules are summed up.
+MAX_ID_MODULES = 150
 
 
 @dataclass(frozen=True)
@@ -439,21 +474,51 @@ class Spec:
     guards: tuple[Guard, ...] = ()
     checks: tuple[Check, ...] = ()
     protect: tuple[Protect, ...] = ()
+    modules: tuple[Module, ...] = ()  # the [[modules]] entries as declared; all_modules: every deployed module
 
     @property
     def deployment_id(self) -> str:
-        return self.deployment.id or f"{self.database.name}-{self.deployment.module}-{self.deployment.expected_version}"
+        if self.deployment.id:
+            return self.deployment.id
+        named = "+".join(f"{m.name}-{m.expected_version}" for m in self.all_modules)
+        if len(named) > MAX_ID_MODULES:  # a file name: the primary, how many more, and a digest of them all
+            first = self.all_modules[0]
+            digest = hashlib.sha256(named.encode()).hexdigest()[:12]
+            named = f"{first.name}-{first.expected_version}+{len(self.all_modules) - 1}-more-{digest}"
+        return f"{self.database.name}-{named}"
+
+    @property
+    def all_modules(self) -> tuple[Module, ...]:
+        """Every module this deployment deploys, the primary ([deployment] module) first."""
+        dep = self.deployment
+        primary = Module(dep.module, dep.expected_version, dep.previous_version, dep.first_install)
+        return (primary, *(m for m in self.modules if m.name != dep.module))
+
+    def module_key(self, name: str, key: str) -> str:
+        """Where deploy.toml declares a module's key, for a message: `[deployment] first_install`, `modules[1].first_install`."""
+        index = next((n for n, m in enumerate(self.modules) if m.name == name), None)
+        if index is not None:
+            return f"modules[{index}].{key}"
+        return f"[deployment] {'module' if key == 'name' else key}"
+
+    def module_dir_of(self, name: str) -> Path:
+        """A deployed module's directory: [paths] module_dir for the primary module when set, else <repo>/<name>."""
+        if name == self.deployment.module and self.paths.module_dir:
+            return Path(self.paths.module_dir)
+        return Path(self.paths.repo) / name
 
     @property
     def module_dir(self) -> Path:
-        if self.paths.module_dir:
-            return Path(self.paths.module_dir)
-        return Path(self.paths.repo) / self.deployment.module
+        return self.module_dir_of(self.deployment.module)
 
     @property
     def baseline_path(self) -> Path:
         """Where phase 0 keeps this deployment's baseline (its row files beside it, `.rows`)."""
         return Path(self.paths.baseline_dir) / f"{self.deployment_id}.json"
+
+    def guard_module(self, guard: Guard) -> str:
+        """The module whose directory holds a guard's file."""
+        return guard.module or self.deployment.module
 
     def guard_for(self, item: str) -> Guard | None:
         """The [[guards]] entry of an item, or None."""
@@ -480,6 +545,7 @@ class Spec:
         data["guards"] = [dataclasses.asdict(g) for g in self.guards]
         data["checks"] = [dataclasses.asdict(c) for c in self.checks]
         data["protect"] = [{k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(p).items()} for p in self.protect]
+        data["modules"] = [dataclasses.asdict(m) for m in self.modules]
         return data
 
 
@@ -567,9 +633,51 @@ def build(raw: dict[str, Any], source: str = "<dict>") -> Spec:
             raise _unknown(name, known)
     sections = {name: table(name, raw.get(name, {}), cls) for name, cls in SECTIONS.items() if name in raw or name not in OPTIONAL}
     arrays: dict[str, Any] = {name: array(name, raw.get(name, []), cls) for name, cls in ARRAYS.items()}
-    spec = Spec(source=source, **sections, **arrays)
+    deployment = _primary(sections["deployment"], arrays["modules"])
+    spec = Spec(source=source, **{**sections, "deployment": deployment}, **arrays)
     _check_values(spec)
     return spec
+
+
+def _primary(dep: Deployment, modules: tuple[Module, ...]) -> Deployment:
+    """[deployment] completed with its primary module's name and versions.
+
+    Without [[modules]], [deployment] module and expected_version are the one module. With [[modules]]:
+    [deployment] module empty -> the first entry is the primary; naming an entry -> that entry is the primary
+    (a version key written in both must agree; one written once holds for both); naming another module -> it is
+    deployed too, first, with [deployment]'s versions.
+    """
+    if not dep.module and not modules:
+        raise SpecError("missing required key deployment.module (or declare the modules with [[modules]])")
+    if not dep.module:
+        for key in ("expected_version", "previous_version", "first_install"):
+            if getattr(dep, key):
+                raise SpecError(
+                    f"deployment.{key}: set, but deployment.module is empty: declare the versions in [[modules]] "
+                    "(the first entry is the primary module), or name the module in deployment.module"
+                )
+        entry = modules[0]
+    else:
+        found = [(n, m) for n, m in enumerate(modules) if m.name == dep.module]
+        if not found:
+            if not dep.expected_version:
+                raise SpecError("missing required key deployment.expected_version")
+            return dep
+        index, entry = found[0]
+        for key in ("expected_version", "previous_version"):
+            mine, theirs = getattr(dep, key), getattr(entry, key)
+            if mine and theirs and mine != theirs:
+                raise SpecError(
+                    f"deployment.{key}: {mine!r}, but modules[{index}].{key} (the same module, {dep.module}) is {theirs!r}: "
+                    "declare a module's versions once"
+                )
+    return dataclasses.replace(
+        dep,
+        module=entry.name,
+        expected_version=entry.expected_version or dep.expected_version,
+        previous_version=entry.previous_version or dep.previous_version,
+        first_install=entry.first_install or dep.first_install,
+    )
 
 
 def array(name: str, raw: Any, cls: type) -> tuple[Any, ...]:
@@ -590,8 +698,12 @@ def _check_values(spec: Spec) -> None:
     for key in ("statement_timeout_ms", "lock_timeout_ms", "connect_timeout_s"):
         if getattr(spec.database, key) <= 0:
             raise SpecError(f"database.{key}: must be > 0 (a check must never wait forever)")
-    for guard in spec.guards:
+    _check_modules(spec)
+    names = [m.name for m in spec.all_modules]
+    for n, guard in enumerate(spec.guards):
         _one_of("guards.item", guard.item, GUARD_ITEMS)
+        if guard.module and guard.module not in names:
+            raise SpecError(f"guards[{n}].module: {guard.module!r} is not a deployed module (deployed: {', '.join(names)})")
     for key in ("key", "principal"):
         if getattr(spec.signing, key) and not spec.signing.enabled:
             raise SpecError(f"signing.{key}: set signing.allowed_signers too (the list of keys allowed to sign)")
@@ -602,6 +714,31 @@ def _check_values(spec: Spec) -> None:
         seen.add(check.item)
         _check_check(f"checks[{n}]", check, spec)
     _check_protected(spec)
+
+
+# An Odoo module's technical name (a Python package name); a version: digits first, then dotted parts (17.0.1.0.9).
+MODULE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+VERSION = re.compile(r"^[0-9][0-9A-Za-z]*(\.[0-9A-Za-z]+)*$")
+
+
+def _check_modules(spec: Spec) -> None:
+    """Each module: a technical name, declared once, with versions that read as versions."""
+    declared = [(f"modules[{n}]", m) for n, m in enumerate(spec.modules)]
+    if spec.deployment.module not in (m.name for m in spec.modules):
+        declared.insert(0, ("deployment", spec.all_modules[0]))
+    seen: dict[str, str] = {}
+    for where, module in declared:
+        name_key = "deployment.module" if where == "deployment" else f"{where}.name"
+        if module.name in seen:
+            raise SpecError(f"{name_key}: {module.name!r} is declared twice (also {seen[module.name]})")
+        seen[module.name] = where
+        if not MODULE_NAME.match(module.name):
+            what = "empty: expected" if not module.name else f"{module.name!r} is not"
+            raise SpecError(f"{name_key}: {what} a module's technical name (letters, digits and _, as in ir_module_module)")
+        for key in ("expected_version", "previous_version"):
+            value = getattr(module, key)
+            if (value or key == "expected_version") and not VERSION.match(value):
+                raise SpecError(f"{where}.{key}: {value!r} is not a version (as Odoo writes it, e.g. 17.0.1.0.9)")
 
 
 # %(name)s: a named parameter; %s: a positional one ([[checks]] queries take named ones only); %%: a literal %.

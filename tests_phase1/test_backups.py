@@ -15,7 +15,7 @@ def test_database_dump(spec, stored_baseline, host, verdict):
 
 @pytest.mark.item("1.2")
 def test_code_backup(spec, stored_baseline, host, verdict):
-    """The newest <module>_<ts>.tar.gz, read whole, and the version of the manifest it holds."""
+    """Each deployed module's newest <module>_<ts>.tar.gz, read whole, and the version of the manifest it holds."""
     verdict(backup.code_backup(spec, stored_baseline.started_at, host))
 
 

@@ -25,5 +25,5 @@ def test_syntax(spec, stored_baseline, host, verdict):
 
 @pytest.mark.item("2.4")
 def test_manifest_version(spec, host, verdict):
-    """The 'version' of __manifest__.py, read as a literal (never executed)."""
+    """The 'version' of each deployed module's __manifest__.py, read as a literal (never executed)."""
     verdict(code.manifest_version(spec, host))

@@ -7,7 +7,7 @@ from deploylog import dbchecks
 
 @pytest.mark.item("4.1")
 def test_module_loaded(snapshot, spec, verdict):
-    """The module's state and latest_version in ir_module_module."""
+    """Each deployed module's state and latest_version in ir_module_module, and no module left pending."""
     verdict(dbchecks.module_loaded(snapshot, spec))
 
 

@@ -6,7 +6,9 @@ deployment changes. `build_repo(root)` commits payment_account_enhanced at
 commits the 17.0.1.0.9 deployment that touches exactly the template's three
 files plus the manifest's version. Another module (the example's:
 deploylog/demo/sale_approval.py) passes its own source to `build_repo` and
-`deploy_source`. Fault helpers edit the checkout the way a bad deployment would.
+`deploy_source`. Fault helpers edit the checkout the way a bad deployment would. A deployment of
+several modules adds a second one (`add_second_module`, SECOND_MODULE) and bumps
+its version (`set_version`) in the same deployment.
 """
 
 from __future__ import annotations
@@ -274,3 +276,57 @@ def deploy(
     """Commit the payment module's 17.0.1.0.9 deployment, its guards naming these groups; returns the new HEAD."""
     files: dict[str, str | bytes] = {rel: guard_code(text, manager_group, admin_group) for rel, text in PAYMENT.new_files.items()}
     return deploy_source(repo, PAYMENT, files=files, bump=bump, extra=extra, replace=replace)
+
+
+# A second module of the same addons repository, for deployments of several modules: a report model whose
+# unlink is guarded (a [[guards]] entry with module = SECOND_MODULE).
+SECOND_MODULE = "payment_reports"
+SECOND_OLD_VERSION = "17.0.2.0.0"
+SECOND_NEW_VERSION = "17.0.2.1.0"
+SECOND_MANIFEST = """\
+{{
+    'name': 'Payment Reports',
+    'version': '{version}',
+    'depends': ['payment_account_enhanced'],
+    'data': [],
+    'installable': True,
+    'license': 'LGPL-3',
+}}
+"""
+REPORT_MODEL = """\
+from odoo import _, models
+from odoo.exceptions import UserError
+
+
+class PaymentReport(models.Model):
+    _name = "payment.report"
+    _description = "Payment report"
+
+    def unlink(self):
+        if not self.env.user.has_group("account.group_account_manager"):
+            raise UserError(_("Only accounting managers delete payment reports."))
+        return super().unlink()
+"""
+
+
+def add_second_module(repo: Path, version: str = SECOND_OLD_VERSION) -> str:
+    """Commit SECOND_MODULE at `version` (the state before the deployment); returns the new HEAD."""
+    m = f"{SECOND_MODULE}/"
+    write(repo, m + "__init__.py", "from . import models\n")
+    write(repo, m + "models/__init__.py", "from . import payment_report\n")
+    write(repo, m + "models/payment_report.py", REPORT_MODEL)
+    write(repo, m + "__manifest__.py", SECOND_MANIFEST.format(version=version))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", f"{SECOND_MODULE} {version}")
+    return git(repo, "rev-parse", "HEAD")
+
+
+def set_version(repo: Path, module: str, version: str) -> str:
+    """Commit a new 'version' in a module's manifest (the line only); returns the new HEAD."""
+    path = repo / module / "__manifest__.py"
+    text = path.read_text()
+    old = next(line for line in text.splitlines() if "'version':" in line)
+    path.write_text(text.replace(old, f"    'version': '{version}',"))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", f"[{version}] {module}")
+    return git(repo, "rev-parse", "HEAD")

@@ -15,3 +15,15 @@ def upgrade_module(dsn: str, version: str, module: str = MODULE) -> None:
                       write_date = now() AT TIME ZONE 'UTC' WHERE name = %s""",
             (version, module),
         )
+
+
+def record_module(dsn: str, module: str, state: str, version: str | None) -> None:
+    """A module's row as Odoo leaves it (installed, marked to upgrade, ...), added when the database has none."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(
+            """INSERT INTO ir_module_module (name, state, latest_version, create_date, write_date)
+               VALUES (%(name)s, %(state)s, %(version)s, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC')
+               ON CONFLICT (name) DO UPDATE SET state = EXCLUDED.state, latest_version = EXCLUDED.latest_version,
+                                                write_date = EXCLUDED.write_date""",
+            {"name": module, "state": state, "version": version},
+        )

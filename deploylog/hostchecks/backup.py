@@ -28,7 +28,7 @@ from deploylog.figures import Dump
 from deploylog.hostchecks import hostio
 from deploylog.hostchecks.code import read_manifest
 from deploylog.result import CheckResult, failed, passed
-from deploylog.spec import Spec
+from deploylog.spec import Module, Spec
 
 STAMP = "%Y%m%d_%H%M%S"
 # Tables whose data the dump must hold; the reconciliation table is added from deploy.toml.
@@ -44,8 +44,18 @@ def dump_pattern(spec: Spec) -> str:
     return f"{spec.database.name}_PRE_DEPLOY_*.dump"
 
 
-def archive_pattern(spec: Spec) -> str:
-    return f"{spec.deployment.module}_*.tar.gz"
+# the archive's stamp exactly: `sale_*` would also take `sale_stock_<ts>.tar.gz` for module sale's
+_STAMP_GLOB = "[0-9]" * 8 + "_" + "[0-9]" * 6
+
+
+def archive_pattern(spec: Spec, module: str = "") -> str:
+    """The name of a deployed module's code archives (the primary module's by default)."""
+    return f"{module or spec.deployment.module}_{_STAMP_GLOB}.tar.gz"
+
+
+def archive_name(module: str) -> str:
+    """The archive name as a message says it."""
+    return f"{module}_<YYYYmmdd_HHMMSS>.tar.gz"
 
 
 MARKER_PATTERN = "DEPLOYMENT_SNAPSHOT_*"
@@ -78,7 +88,7 @@ def _age_problem(found: hostio.Stat, started_at: dt.datetime | None) -> str:
     return ""
 
 
-def _newest_or_missing(item: str, spec: Spec, pattern: str, host: Host) -> hostio.Stat | CheckResult:
+def _newest_or_missing(item: str, spec: Spec, pattern: str, host: Host, shown: str = "") -> hostio.Stat | CheckResult:
     """The newest backup of a kind, or the item's FAIL listing what the backup dir holds instead."""
     directory = spec.paths.backup_dir
     found = newest(host, directory, pattern)
@@ -87,7 +97,7 @@ def _newest_or_missing(item: str, spec: Spec, pattern: str, host: Host) -> hosti
     entries = ", ".join(hostio.listdir(host, directory)) or "(empty or absent)"
     return failed(
         item,
-        f"FAILED: no {pattern} in {directory}",
+        f"FAILED: no {shown or pattern} in {directory}",
         queries=[f"ls {directory}/{pattern}"],
         evidence=f"Backup dir: {directory}\nEntries: {entries}",
         host=hostio.host_name(host),
@@ -372,11 +382,42 @@ def _archived_version(host: Host, path: str, member: str) -> str | None:
 
 
 def code_backup(spec: Spec, started_at: dt.datetime | None, host: Host) -> CheckResult:
-    """1.2: newest module archive exists, reads whole, holds <module>/__manifest__.py (the old version)."""
-    found = _newest_or_missing("1.2", spec, archive_pattern(spec), host)
+    """1.2: each deployed module's newest archive exists, reads whole, holds <module>/__manifest__.py (the old version)."""
+    results = [module_backup(spec, module, started_at, host) for module in spec.all_modules]
+    if len(results) == 1:
+        return results[0]
+    modules = [m.name for m in spec.all_modules]
+    failing = [(m, r) for m, r in zip(modules, results, strict=True) if r.status != "PASS"]
+    evidence = "\n\n".join(f"{m}:\n{r.message}\n{r.evidence}".rstrip() for m, r in zip(modules, results, strict=True))
+    kw: dict[str, Any] = {
+        "evidence": evidence,
+        "queries": [q for r in results for q in r.queries],
+        "figures": {"archives": {m: r.figures.to_dict() for m, r in zip(modules, results, strict=True)}},
+        "host": hostio.host_name(host),
+    }
+    if failing:
+        return failed("1.2", "FAILED: " + "; ".join(f"{m}: {r.message.removeprefix('FAILED: ')}" for m, r in failing), **kw)
+    return passed(
+        "1.2",
+        f"CREATED + VERIFIED: {len(results)} modules: " + "; ".join(r.message.removeprefix("CREATED + VERIFIED: ") for r in results),
+        **kw,
+    )
+
+
+def module_backup(spec: Spec, deployed: Module, started_at: dt.datetime | None, host: Host) -> CheckResult:
+    """1.2 for one module: its newest archive (none needed for a declared first install that has none)."""
+    module = deployed.name
+    pattern = archive_pattern(spec, module)
+    if deployed.first_install and newest(host, spec.paths.backup_dir, pattern) is None:
+        return passed(
+            "1.2",
+            f"no archive of {module}: first install declared, no code of it before the deployment",
+            queries=[f"ls {spec.paths.backup_dir}/{pattern}"],
+            host=hostio.host_name(host),
+        )
+    found = _newest_or_missing("1.2", spec, pattern, host, archive_name(module))
     if isinstance(found, CheckResult):
         return found
-    module = spec.deployment.module
     manifest = f"{module}/__manifest__.py"
     queries = [f"tar -tzf {found.path}", f"sha256sum {found.path}"]
     digest = hostio.sha256(host, found.path)
@@ -394,7 +435,7 @@ def code_backup(spec: Spec, started_at: dt.datetime | None, host: Host) -> Check
     if not problems:
         member = next(m for m in members if m.lstrip("./") == manifest)
         version = _archived_version(host, found.path, member)
-        previous = spec.deployment.previous_version
+        previous = deployed.previous_version
         if previous and version != previous:
             problems.append(
                 f"archived manifest is version {version!r}, expected the pre-deployment {previous!r} "

@@ -142,7 +142,7 @@ def addon_hash(host: Host, top: str, rules: Rules) -> tuple[str, int]:
 
 
 def deployed_modules(spec: Spec, host: Host) -> dict[str, str]:
-    """module -> folder on the host: the addons of the checkout ([paths] repo), and the deployed module's folder."""
+    """module -> folder on the host: the addons of the checkout ([paths] repo), and each deployed module's folder."""
     repo = spec.paths.repo
     found: dict[str, str] = {}
     out = hostio.run(host, ["find", "-H", repo, "-mindepth", "1", "-maxdepth", "2", "-name", MANIFEST, "-printf", "%P\\0"])
@@ -154,7 +154,8 @@ def deployed_modules(spec: Spec, host: Host) -> dict[str, str]:
             found[folder] = posixpath.join(repo, folder)
         else:  # the checkout is the module itself
             found[spec.deployment.module] = repo
-    found[spec.deployment.module] = str(spec.module_dir)
+    for module in spec.all_modules:
+        found[module.name] = str(spec.module_dir_of(module.name))
     return found
 
 
@@ -187,8 +188,9 @@ def check(spec: Spec, snap: Snapshot, host: Host) -> CheckResult:
     states = odoo.module_states(snap, modules)
     queries.append(hostio.shown(["find", "-H", spec.paths.repo, "-mindepth", "1", "-maxdepth", "2", "-name", MANIFEST]))
     rows, problems, skipped = [], [], []
+    deployed = {m.name for m in spec.all_modules}
     for module, folder in modules.items():
-        wanted = module == spec.deployment.module or module in checksums or states.get(module) in INSTALLED
+        wanted = module in deployed or module in checksums or states.get(module) in INSTALLED
         if not wanted:
             skipped.append(module)
             continue

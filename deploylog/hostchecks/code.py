@@ -32,14 +32,14 @@ def git_shown(repo: str, *args: str) -> str:
     return hostio.shown(["git", "-C", repo, *args])
 
 
-def module_prefix(spec: Spec) -> str:
-    """The module directory relative to the repository root ('' when the repo is the module)."""
-    rel = posixpath.relpath(str(spec.module_dir), spec.paths.repo)
+def module_prefix(spec: Spec, module: str = "") -> str:
+    """A deployed module's directory (the primary's by default) relative to the repository root ('' when the repo is the module)."""
+    rel = posixpath.relpath(str(spec.module_dir_of(module or spec.deployment.module)), spec.paths.repo)
     return "" if rel == "." else rel
 
 
-def manifest_path_in_repo(spec: Spec) -> str:
-    prefix = module_prefix(spec)
+def manifest_path_in_repo(spec: Spec, module: str = "") -> str:
+    prefix = module_prefix(spec, module)
     return f"{prefix}/{MANIFEST}" if prefix else MANIFEST
 
 
@@ -174,9 +174,9 @@ def _manifest_dict(source: bytes) -> dict[str, Any]:
     return value
 
 
-def manifest_change(spec: Spec, before: str, host: Host) -> tuple[bool, str]:
-    """(only the version changed?, explanation) comparing the two manifests as literals."""
-    repo, path = spec.paths.repo, manifest_path_in_repo(spec)
+def manifest_change(spec: Spec, before: str, host: Host, path: str = "") -> tuple[bool, str]:
+    """(only the version changed?, explanation) comparing the two manifests (the primary module's by default) as literals."""
+    repo, path = spec.paths.repo, path or manifest_path_in_repo(spec)
     old = git(host, repo, "show", f"{before}:{path}")
     new = git(host, repo, "show", f"HEAD:{path}")
     if old.rc != 0 or new.rc != 0:
@@ -208,13 +208,14 @@ def changed_files(spec: Spec, before: str | None, host: Host) -> CheckResult:
     if found.error:
         return failed("2.2", f"git diff failed: {found.error}", queries=queries, host=name)
     expected = sorted(spec.expected.changed_files)
-    manifest = manifest_path_in_repo(spec)
     extra = [f for f in found.files if f not in expected]
     missing = [f for f in expected if f not in found.files]
     notes = []
-    if manifest in extra:
+    for manifest in [manifest_path_in_repo(spec, m.name) for m in spec.all_modules]:  # each deployed module's
+        if manifest not in extra:
+            continue
         if spec.expected.manifest_policy == "version-only":
-            only_version, why = manifest_change(spec, before, host)
+            only_version, why = manifest_change(spec, before, host, manifest)
             if only_version:
                 extra.remove(manifest)
                 notes.append(f"accepted: {why} (manifest_policy = version-only; 2.4 needs this bump)")
@@ -359,33 +360,67 @@ def read_manifest(source: bytes) -> tuple[dict[str, Any], str]:
     return value, line
 
 
-def manifest_version(spec: Spec, host: Host) -> CheckResult:
-    """2.4: __manifest__.py 'version' equals the expected version (read as a literal, never executed)."""
-    name = hostio.host_name(host)
-    expected = spec.deployment.expected_version
-    path = str(spec.module_dir / MANIFEST)
-    query = f"ast.literal_eval(open({path!r}).read())  # never executed"
+@dataclass(frozen=True)
+class ManifestVersion:
+    """One module's 2.4: its manifest's version line, the version Odoo reads, or why it cannot be read."""
+
+    module: str
+    expected: str
+    path: str
+    version: Any = None
+    effective: Any = None
+    line: str = ""
+    problem: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.problem and self.effective == self.expected
+
+
+def _module_manifest(spec: Spec, module: str, expected: str, host: Host) -> ManifestVersion:
+    path = str(spec.module_dir_of(module) / MANIFEST)
     try:
         source = hostio.read_bytes(host, path)
     except OSError:
-        return failed("2.4", f"WRONG VERSION (ABORT): manifest not found: {path}", queries=[query], host=name)
+        return ManifestVersion(module, expected, path, problem=f"manifest not found: {path}")
     try:
         manifest, line = read_manifest(source)
     except ValueError as exc:
-        return failed("2.4", f"WRONG VERSION (ABORT): malformed manifest {path}: {exc}", queries=[query], host=name)
+        return ManifestVersion(module, expected, path, problem=f"malformed manifest {path}: {exc}")
     version = manifest.get("version")
     # Odoo prefixes a short version ("1.0.9") with the series ("17.0."): accept the same.
     series = ".".join(expected.split(".")[:2])
     effective = f"{series}.{version}" if isinstance(version, str) and version.count(".") == 2 else version
-    evidence = "\n".join(
-        [
-            f"Expected: 'version': '{expected}'",
-            "",
-            f"Actual version in {path}:",
-            line or "(no 'version' key)",
-        ]
-        + ([f"(Odoo reads {version!r} as {effective!r})"] if effective != version else [])
-    )
-    ok = effective == expected
-    message = f"CORRECT VERSION {effective}" if ok else f"WRONG VERSION (ABORT): {version!r}, expected {expected!r}"
-    return verdict("2.4", ok, message, evidence=evidence, queries=[query], figures={"version": version}, host=name)
+    return ManifestVersion(module, expected, path, version, effective, line)
+
+
+def manifest_version(spec: Spec, host: Host) -> CheckResult:
+    """2.4: each deployed module's __manifest__.py 'version' equals its expected version (read as a literal, never executed)."""
+    name = hostio.host_name(host)
+    found = [_module_manifest(spec, m.name, m.expected_version, host) for m in spec.all_modules]
+    queries = [f"ast.literal_eval(open({f.path!r}).read())  # never executed" for f in found]
+    several = len(found) > 1
+    lines: list[str] = []
+    problems: list[str] = []
+    for f in found:
+        if several:
+            lines += [f"{f.module}:"] if not lines else ["", f"{f.module}:"]
+        lines.append(f"Expected: 'version': '{f.expected}'")
+        if f.problem:
+            lines.append(f"Actual: {f.problem}")
+            problems.append(f"{f.module}: {f.problem}" if several else f.problem)
+            continue
+        lines += ["", f"Actual version in {f.path}:", f.line or "(no 'version' key)"]
+        if f.effective != f.version:
+            lines.append(f"(Odoo reads {f.version!r} as {f.effective!r})")
+        if not f.ok:
+            wrong = f"{f.version!r}, expected {f.expected!r}"
+            problems.append(f"{f.module} {wrong}" if several else wrong)
+    figures = {"version": found[0].version} if not several else {"versions": {f.module: f.version for f in found}}
+    if problems:
+        message = "WRONG VERSION (ABORT): " + "; ".join(problems)
+    elif several:
+        message = "CORRECT VERSIONS: " + ", ".join(f"{f.module} {f.effective}" for f in found)
+    else:
+        message = f"CORRECT VERSION {found[0].effective}"
+    return verdict("2.4", not problems, message, evidence="\n".join(lines), queries=queries, figures=figures, host=name)

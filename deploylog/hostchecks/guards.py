@@ -188,8 +188,8 @@ def check_guard(spec: Spec, guard: Guard, snap: Snapshot, host: Host) -> CheckRe
     """4.2-4.4 for one [[guards]] entry; the group XML ids it names are resolved in the session's snapshot."""
     name = hostio.host_name(host)
     item = guard.item
-    module = spec.deployment.module
-    path = str(spec.module_dir / guard.file)
+    module = spec.guard_module(guard)
+    path = str(spec.module_dir_of(module) / guard.file)
     label = f"{module}/{guard.file}"
     queries = [f"ast.parse({path!r}) -> {guard.function}  # never executed"]
     try:

@@ -1,8 +1,9 @@
 """Take the phase-1 backups the template's way, so nobody types them by hand.
 
   pg_dump -Fc          -> <backup_dir>/<db>_PRE_DEPLOY_<ts>.dump
-  tar.gz of the module -> <backup_dir>/<module>_<ts>.tar.gz
-  marker               -> <backup_dir>/DEPLOYMENT_SNAPSHOT_<ts> (sizes + sha256 of both)
+  tar.gz of the module -> <backup_dir>/<module>_<ts>.tar.gz (one per deployed module; none for a first
+                          install with no code yet)
+  marker               -> <backup_dir>/DEPLOYMENT_SNAPSHOT_<ts> (sizes + sha256 of the others)
 
 Each file is written under a `.partial` name and renamed when complete, so a
 dump cut short by a full disk or a Ctrl-C never carries the name 1.1 checks,
@@ -138,13 +139,20 @@ def dump_database(spec: Spec, target: Path, dsn: str | None = None) -> Taken:
     return _taken("dump", target)
 
 
-def archive_module(spec: Spec, target: Path) -> Taken:
-    module_dir = Path(spec.module_dir)
+def archive_module(spec: Spec, target: Path, module: str = "") -> Taken:
+    """The tar.gz of a deployed module's directory (the primary module's by default), archived as <module>/..."""
+    module = module or spec.deployment.module
+    module_dir = spec.module_dir_of(module)
     if not (module_dir / "__manifest__.py").is_file():
-        raise DeploylogError(f"{module_dir} holds no __manifest__.py: not the module to back up (paths.module_dir)")
+        raise DeploylogError(f"{module_dir} holds no __manifest__.py: not the module {module} to back up (paths.module_dir)")
     with _publishing(target) as partial, tarfile.open(partial, "w:gz") as tar:
-        tar.add(module_dir, arcname=spec.deployment.module)
+        tar.add(module_dir, arcname=module)
     return _taken("archive", target)
+
+
+def archived_modules(spec: Spec) -> list[str]:
+    """The modules to archive: every deployed one, but a first install whose code is not there yet."""
+    return [m.name for m in spec.all_modules if not m.first_install or (spec.module_dir_of(m.name) / "__manifest__.py").is_file()]
 
 
 def write_marker(spec: Spec, target: Path, when: dt.datetime, taken: list[Taken]) -> Taken:
@@ -152,7 +160,7 @@ def write_marker(spec: Spec, target: Path, when: dt.datetime, taken: list[Taken]
         f"deployment: {spec.deployment_id}",
         f"created: {when.isoformat(timespec='seconds')}",
         f"database: {spec.database.name}",
-        f"module: {spec.deployment.module} (module dir {spec.module_dir})",
+        *[f"module: {m.name} (module dir {spec.module_dir_of(m.name)})" for m in spec.all_modules],
         *[f"{t.kind}: {t.path} size={t.size} sha256={t.sha256}" for t in taken],
     ]
     with _publishing(target) as partial:
@@ -161,7 +169,7 @@ def write_marker(spec: Spec, target: Path, when: dt.datetime, taken: list[Taken]
 
 
 def take_backups(spec: Spec, backup_dir: str | None = None, dsn: str | None = None, when: dt.datetime | None = None) -> list[Taken]:
-    """Dump, archive, marker - in that order; the marker records the other two."""
+    """Dump, module archives, marker - in that order; the marker records the others."""
     when = when or dt.datetime.now(dt.UTC)
     stamp = backup.stamp(when)
     directory = Path(backup_dir or spec.paths.backup_dir)
@@ -169,15 +177,17 @@ def take_backups(spec: Spec, backup_dir: str | None = None, dsn: str | None = No
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DeploylogError(f"cannot create the backup dir {directory}: {exc.strerror}") from None
+    modules = archived_modules(spec)
+    archives = {module: directory / f"{module}_{stamp}.tar.gz" for module in modules}
     names = [
         directory / f"{spec.database.name}_PRE_DEPLOY_{stamp}.dump",
-        directory / f"{spec.deployment.module}_{stamp}.tar.gz",
+        *archives.values(),
         directory / f"DEPLOYMENT_SNAPSHOT_{stamp}",
     ]
     taken = [n for n in names if n.exists()]
     if taken:  # a backup is evidence: never replaced silently
         raise DeploylogError(f"{taken[0]} already exists: wait a second and run again")
     dump = dump_database(spec, names[0], dsn)
-    archive = archive_module(spec, names[1])
-    marker = write_marker(spec, names[2], when, [dump, archive])
-    return [dump, archive, marker]
+    archived = [archive_module(spec, target, module) for module, target in archives.items()]
+    marker = write_marker(spec, names[-1], when, [dump, *archived])
+    return [dump, *archived, marker]

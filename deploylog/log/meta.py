@@ -28,6 +28,7 @@ class Meta:
     dsn: str  # as configured: the state redacts it when it records it
     report_dir: str
     baseline_path: str = ""
+    modules: str = ""  # several modules: each with its versions ("" for one: the module line says it)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -58,7 +59,19 @@ def from_spec(spec: Spec) -> Meta:
         dsn=spec.database.dsn or "",
         report_dir=str(spec.paths.report_dir),
         baseline_path=str(spec.baseline_path),
+        modules=modules_line(spec),
     )
+
+
+def modules_line(spec: Spec) -> str:
+    """The header's list of a deployment's modules, each `name previous -> expected` ("" for one module)."""
+    if len(spec.all_modules) < 2:
+        return ""
+    parts = []
+    for m in spec.all_modules:
+        before = "first install" if m.first_install else (m.previous_version or "?")
+        parts.append(f"{m.name} {before} -> {m.expected_version}")
+    return "; ".join(parts)
 
 
 def from_record(record: dict[str, Any]) -> Meta:

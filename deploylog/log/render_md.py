@@ -62,6 +62,7 @@ def _header(view: LogView) -> str:
     lines = [
         "# 📋 DEPLOYMENT EXECUTION LOG",
         f"**Module**: {title} v{m.expected_version}  ",
+        *([f"**Modules**: {m.modules}  "] if m.modules else []),
         f"**Database**: {m.database}  ",
         *([f"**Odoo**: {view.odoo}  "] if view.odoo else []),
         f"**Deployment ID**: {m.deployment_id}  ",

@@ -92,6 +92,7 @@ class Environment:
             {
                 "Deployment": meta.deployment_id,
                 "Module": f"{meta.module} {meta.expected_version}",
+                **({"Modules": meta.modules} if meta.modules else {}),
                 "Database": meta.database,
                 "DSN": meta.dsn or "(PG* environment / ~/.pgpass)",
                 "Report dir": str(Path(meta.report_dir)),

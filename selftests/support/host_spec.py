@@ -14,10 +14,14 @@ from deploylog.hostchecks import hostio
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def make_spec(**sections: dict[str, Any]) -> spec_mod.Spec:
+def make_spec(**sections: dict[str, Any] | list[dict[str, Any]]) -> spec_mod.Spec:
+    """A section given as a table updates the shipped one; an array of tables ([[modules]]) replaces it."""
     raw = tomllib.loads((ROOT / "deploy.toml").read_text())
     for name, values in sections.items():
-        raw.setdefault(name, {}).update(values)
+        if isinstance(values, list):
+            raw[name] = values
+        else:
+            raw.setdefault(name, {}).update(values)
     return spec_mod.build(raw, source="selftest")
 
 
