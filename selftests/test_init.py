@@ -184,16 +184,17 @@ def test_init_reads_odoo_18_short_versions_and_files_outside_the_module(workdir,
 
 
 def test_the_payment_sections_follow_what_the_database_has(workdir, demo_repo, odoo_db):
-    """No reconciliation tables: [reconciliation] optional (phase 0 says 0.2 N/A, not ERROR); no approval_state: no [approval]."""
+    """No reconciliation tables: no [reconciliation] (0.2 is not in the runbook); no approval_state: no [approval]."""
     repo, before = demo_repo
     odoo_db.execute("DROP TABLE account_bank_reconciliation_line, account_bank_reconciliation")
     assert init(repo, before, odoo_db.dsn) == 0
     config = workdir / "deploy.toml"
     raw = tomllib.loads(config.read_text())
-    assert raw["reconciliation"] == {"optional": True}
+    assert "reconciliation" not in raw
+    assert "no [reconciliation], so 0.2 and 4.7 are not in" in config.read_text()
     assert "approval" in raw
     run = run_suite(config, "-m", "phase0")
-    assert run.statuses() == {"0.1": "PASS", "0.2": "NA", "0.3": "PASS", "0.4": "PASS"}, run.output
+    assert run.statuses() == {"0.1": "PASS", "0.3": "PASS", "0.4": "PASS"}, run.output
     odoo_db.execute("ALTER TABLE account_payment DROP COLUMN approval_state")
     assert init(repo, before, odoo_db.dsn, "--force") == 0
     assert "approval" not in tomllib.loads(config.read_text())
@@ -210,15 +211,15 @@ def test_a_manifest_changed_beyond_its_version_is_listed(workdir, demo_repo, odo
     assert "keys other than 'version' changed: application, version" in (workdir / "deploy.toml").read_text()
 
 
-def test_a_module_without_groups_stands_the_administrators_in(workdir, odoo_db):
+def test_a_module_without_groups_has_no_group_items(workdir, odoo_db):
     repo, first = small_repo(workdir, "web", "1.0", "1.1")  # installed in the database, no group of its own
     odoo_db.execute("UPDATE ir_module_module SET latest_version = '17.0.1.0' WHERE name = 'web'")
     assert init(repo, first, odoo_db.dsn, module="web", to="main") == 0
     config = workdir / "deploy.toml"
     raw = tomllib.loads(config.read_text())
-    assert raw["groups"] == dict.fromkeys(("manager", "reviewer", "approver"), "base.group_system")
-    assert "web has no group of its own: base.group_system (the administrators) stands in" in config.read_text()
-    assert spec_mod.load(config).groups.manager == "base.group_system"
+    assert "groups" not in raw
+    assert "no [groups], so P.6, 0.4 and 4.6 are not in this" in config.read_text()
+    assert spec_mod.load(config).groups is None
 
 
 def test_a_first_install_is_declared_and_takes_the_groups_the_code_declares(workdir, odoo_db, capsys):

@@ -17,7 +17,7 @@ from typing import Any
 
 from deploylog import spec as spec_mod
 from deploylog.starter.code import CodeFacts
-from deploylog.starter.database import ADMIN_GROUP, RECONCILIATION_TABLES, DatabaseFacts
+from deploylog.starter.database import RECONCILIATION_TABLES, DatabaseFacts
 
 # The template's roles ([groups]), and the words that name a group for each, best first.
 ROLE_WORDS = {
@@ -76,11 +76,14 @@ class Section:
     name: str
     entries: list[Entry]
     note: str = ""
+    omitted: bool = False  # not written: its items are not in the runbook; the note says why and how to add it
 
     def entry(self, key: str) -> Entry | None:
         return next((e for e in self.entries if e.key == key), None)
 
     def lines(self) -> list[str]:
+        if self.omitted:
+            return [*_comment(self.note), ""]
         body = [line for entry in self.entries for line in entry.lines()]
         return [*_comment(self.note), f"[{self.name}]", *body, ""]
 
@@ -147,13 +150,7 @@ def _local(xmlid: str) -> str:
 
 def roles(groups: Sequence[str], module: str) -> dict[str, tuple[str, str]]:
     """role -> (XML id, why): each role gets the module's group named like it; a role none is named like gets
-    the manager's group (or the module's first); a module without groups: the administrators' group."""
-    if not groups:
-        why = (
-            f"{CHECK_MARK} {module} has no group of its own: {ADMIN_GROUP} (the administrators) stands in, so P.6, 0.4 "
-            "and 4.6 check that someone can administer the database; name the groups this deployment relies on"
-        )
-        return {role: (ADMIN_GROUP, why) for role in ROLE_WORDS}
+    the manager's group (or the module's first). `groups` is not empty (without groups, no [groups])."""
     found: dict[str, str] = {}
     for role, words in ROLE_WORDS.items():
         for word in words:
@@ -296,8 +293,14 @@ def _groups(code: CodeFacts, dbf: DatabaseFacts, first_install: bool) -> Section
         listing = "\n".join(f"  {x}" for x in xmlids)
         source = f"The groups {code.module}'s XML declares at {code.to_label} (not in {dbf.name} before its install):\n{listing}"
     else:
-        xmlids = []
-        source = f"{code.module} has no group in {dbf.name} (ir_model_data)"
+        # the template's group items would judge groups the deployment does not have: left out of the runbook
+        return Section(
+            "groups",
+            [],
+            f"{code.module} has no group in {dbf.name} (ir_model_data): no [groups], so P.6, 0.4 and 4.6 are not in this\n"
+            f'runbook. To check a group\'s active members, add:\n[groups]\nmanager = "<module>.<group xml id>"',
+            omitted=True,
+        )
     chosen = roles(xmlids, code.module)
     return Section(
         "groups",
@@ -311,8 +314,10 @@ def _reconciliation(dbf: DatabaseFacts) -> Section:
     if not dbf.reconciliation_tables:
         return Section(
             "reconciliation",
-            [Entry("optional", True)],
-            f"{dbf.name} has no {line} / {header} (not stock Odoo): 0.2, 4.7 and 5.3 are N/A, with the reason",
+            [],
+            f"{dbf.name} has no {line} / {header} (not stock Odoo): no [reconciliation], so 0.2 and 4.7 are not in\n"
+            "this runbook (docs/deploy-toml.md: [reconciliation] to add them)",
+            omitted=True,
         )
     return Section(
         "reconciliation",
