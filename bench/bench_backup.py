@@ -146,8 +146,9 @@ def table(results: list[dict]) -> str:
             return f"{s['median']:.2f} s ({s['min']:.2f}–{s['max']:.2f})"
 
         db_size = f"{r['db_bytes'] / 2**20:.0f} MiB" if r.get("db_bytes") else "?"
+        binary = r["pg_dump"].replace("pg_dump (PostgreSQL) ", "") + (f", {r['binaries']}" if r.get("binaries") else "")
         rows.append(
-            f"| {r['database']} | {db_size} | {r['pg_dump']} | {r['plan']} | {w(r['template'])} | {w(r['deploylog'])} "
+            f"| {r['database']} | {db_size} | {binary} | {r['plan']} | {w(r['template'])} | {w(r['deploylog'])} "
             f"| **{r['speedup']:.2f}×** | {r['template_verify']['median']:.2f} s / {r['deploylog_verify']['median']:.2f} s "
             f"| {r['speedup_verified']:.2f}× | {r['template_bytes'] / 2**20:.1f} / {r['deploylog_bytes'] / 2**20:.1f} MiB |"
         )
@@ -161,6 +162,7 @@ def main() -> None:
     ap.add_argument("--database", help="its name (with --dsn)")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--pg-bin", help="directory of the pg_dump / pg_restore / psql to use (default: the cluster's)")
+    ap.add_argument("--label", help="what --pg-bin is, for the table (e.g. where the binaries come from)")
     ap.add_argument("--format", default="directory", help="[backup] format for deploylog backup")
     ap.add_argument("--jobs", type=int, default=0, help="[backup] jobs (0: the CPUs)")
     ap.add_argument("--compression", default="auto", help="[backup] compression")
@@ -179,6 +181,7 @@ def main() -> None:
     if args.dsn:
         pg_bin = Path(args.pg_bin) if args.pg_bin else Path(shutil.which("pg_dump") or "pg_dump").parent
         results.append(bench_database(args.database, args.dsn, pg_bin, args.runs, work / args.database, section))
+        results[-1]["binaries"] = args.label
         out.write_text(json.dumps(results, indent=2, default=str))
         print(table(results), flush=True)
         return
@@ -192,7 +195,7 @@ def main() -> None:
             gen.generate(cluster.dsn("postgres"), cluster.dsn(db), db, size=gen.Size.scale(scale), seed=17)
             print(f"[scale {scale}] generated in {time.perf_counter() - start:.1f} s", flush=True)
             result = bench_database(db, cluster.dsn(db), pg_bin, args.runs, work / db, section)
-            result["scale"] = scale
+            result["scale"], result["binaries"] = scale, args.label
             results.append(result)
             out.write_text(json.dumps(results, indent=2, default=str))  # after each scale: partial results survive
             print(table(results), flush=True)
