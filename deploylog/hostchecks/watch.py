@@ -197,11 +197,37 @@ def _stop(proc: subprocess.Popen[str]) -> None:
 _RESTORED = "SELECT pg_database_size(current_database()), (SELECT count(*) FROM pg_stat_user_tables WHERE n_tup_ins > 0)"
 
 
+class _ScratchReader:
+    """Readings of the scratch database being restored into: its size, and its tables that received rows."""
+
+    def __init__(self, conninfo: str, bar: Progress) -> None:
+        self.conninfo = conninfo
+        self.bar = bar
+        self.conn: psycopg.Connection[TupleRow] | None = None
+        self.empty: int | None = None  # its size before pg_restore wrote anything
+
+    def read(self) -> None:
+        try:
+            self.conn = self.conn or psycopg.connect(self.conninfo, autocommit=True)  # autocommit: fresh statistics each time
+            row = self.conn.execute(_RESTORED).fetchone()
+        except psycopg.Error:
+            return
+        if row is not None:
+            size, tables = int(row[0]), int(row[1])
+            self.empty = size if self.empty is None else self.empty
+            self.bar.update(done=tables, work=max(0, size - self.empty), written=size)
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+
+
 def run_restore_watched(run: Callable[[], T], scratch_conninfo: str, bar: Progress, interval: float = 1.0) -> T:
     """run() (pg_restore through the host, blocking) in a thread; the scratch database's growth shown meanwhile.
 
-    bar.size is the source database's size; the scratch database's own size
-    when first seen (an empty database's catalogue) is not counted as restored.
+    bar.size is the source database's size; the scratch database is read once
+    before pg_restore starts (an empty database's catalogue is not counted as
+    restored), every `interval` seconds while it runs, and once when it ends.
     Nothing is shown (bar without a stream): run() runs here, nothing is read.
     """
     if bar.stream is None:
@@ -214,27 +240,16 @@ def run_restore_watched(run: Callable[[], T], scratch_conninfo: str, bar: Progre
         except BaseException as exc:  # handed to the caller's thread
             outcome["error"] = exc
 
-    worker = threading.Thread(target=target, daemon=True)
-    worker.start()
-    conn: psycopg.Connection[TupleRow] | None = None
-    empty: int | None = None
+    reader = _ScratchReader(scratch_conninfo, bar)
     try:
+        reader.read()
+        worker = threading.Thread(target=target, daemon=True)
+        worker.start()
         while worker.is_alive():
             worker.join(interval)
-            if not worker.is_alive():
-                break
-            try:
-                conn = conn or psycopg.connect(scratch_conninfo, autocommit=True)
-                row = conn.execute(_RESTORED).fetchone()
-            except psycopg.Error:
-                continue
-            if row is not None:
-                size, tables = int(row[0]), int(row[1])
-                empty = size if empty is None else empty
-                bar.update(done=tables, work=max(0, size - empty), written=size)
+            reader.read()  # the last reading after pg_restore ended: the figures it left
     finally:
-        if conn is not None:
-            conn.close()
+        reader.close()
     if "error" in outcome:
         raise outcome["error"]  # type: ignore[misc]
     return outcome["value"]  # type: ignore[return-value]
