@@ -6,7 +6,10 @@
             ...
             bar.advance(work=table_bytes, note=table)      # one more unit done, and its share of `size`
             bar.update(written=bytes_on_disk)              # absolute readings, any time
-    # leaving the block prints the last line: "... done in 1:23" (or "stopped after ..." on an exception)
+    # leaving the block prints the last line: "... done in 1:23" ("... stopped in 0:12" on an exception)
+
+Inside a pytest test (phase 0, 1.1's restore check), take the stream from the plugin's
+`progress_stream` fixture: it writes past pytest's output capture (None under xdist).
 
 A status line says what is known, e.g.
     pg_dump osusproperties: 12/140 tables, 35% of ~1.2 GB, 210.3 MB written, 0:42 elapsed, ~1:18 left (public.account_move)

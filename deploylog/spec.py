@@ -82,7 +82,6 @@ class Database:
 
 
 BACKUP_FORMATS = ("directory", "custom")
-COMPRESSION_METHODS = ("gzip", "lz4", "zstd")
 COMPRESSION = re.compile(r"^(auto|default|none|(?P<method>gzip|lz4|zstd)(:(?P<level>\d{1,2}))?)$")
 
 
