@@ -86,6 +86,28 @@ class Database:
     restore_dsn: str = ""  # server/role allowed to CREATE DATABASE for it; empty = dsn
 
 
+BACKUP_FORMATS = ("directory", "custom")
+COMPRESSION = re.compile(r"^(auto|default|none|(?P<method>gzip|lz4|zstd)(:(?P<level>\d{1,2}))?)$")
+
+
+@dataclass(frozen=True)
+class Backup:
+    """[backup]: how `deploylog backup` dumps the database; 1.1 and P.2 verify either format.
+
+    format: "directory" (pg_dump -Fd: one file per table, `jobs` tables at once, a SHA256SUMS manifest of
+        its files) or "custom" (pg_dump -Fc, the template's single file)
+    jobs: processes that dump (directory format) and restore (the restore check) tables at once, each one
+        database connection; 0: the CPUs of the machine that runs pg_dump / pg_restore, at most 8
+    compression: "auto" (the fastest the installed pg_dump has: zstd:1, else lz4, else gzip:1), "default"
+        (pg_dump's own, gzip level 6 for the custom format), "none", or METHOD[:LEVEL] with METHOD gzip, lz4
+        or zstd (lz4 and zstd need pg_dump 16 or later built with them)
+    """
+
+    format: str = "directory"
+    jobs: int = 0
+    compression: str = "auto"
+
+
 @dataclass(frozen=True)
 class Paths:
     """[paths]: files and directories; relative paths are relative to deploy.toml itself.
@@ -436,6 +458,7 @@ SECTIONS: dict[str, type] = {
     "deployment": Deployment,
     "database": Database,
     "paths": Paths,
+    "backup": Backup,
     "service": Service,
     "expected": Expected,
     "thresholds": Thresholds,
@@ -462,6 +485,7 @@ class Spec:
     deployment: Deployment
     database: Database
     paths: Paths = field(default_factory=Paths)
+    backup: Backup = field(default_factory=Backup)
     service: Service = field(default_factory=Service)
     expected: Expected = field(default_factory=Expected)
     thresholds: Thresholds = field(default_factory=Thresholds)
@@ -698,6 +722,14 @@ def _check_values(spec: Spec) -> None:
     for key in ("statement_timeout_ms", "lock_timeout_ms", "connect_timeout_s"):
         if getattr(spec.database, key) <= 0:
             raise SpecError(f"database.{key}: must be > 0 (a check must never wait forever)")
+    _one_of("backup.format", spec.backup.format, BACKUP_FORMATS)
+    if spec.backup.jobs < 0:
+        raise SpecError(f"backup.jobs: expected 0 (the CPUs) or a number of processes, got {spec.backup.jobs}")
+    if not COMPRESSION.match(spec.backup.compression):
+        raise SpecError(
+            f"backup.compression: expected auto, default, none or METHOD[:LEVEL] (METHOD gzip, lz4 or zstd), "
+            f"got {spec.backup.compression!r}"
+        )
     _check_modules(spec)
     names = [m.name for m in spec.all_modules]
     for n, guard in enumerate(spec.guards):

@@ -48,17 +48,22 @@ def test_recapture_after_a_post_run_is_refused_and_the_baseline_kept(deployment,
     assert deployment.run("-m", "post", "--items", "5.1").status("5.1") == "FAIL"  # still compared with the real baseline
 
 
-@pytest.mark.parametrize("kind", ["dump", "archive", "marker"])
+@pytest.mark.parametrize("kind", ["dump", "dump directory", "archive", "marker"])
 def test_recapture_after_a_backup_is_refused(deployment, kind):
     assert phase0(deployment).status("0.3") == "PASS"
     backups = deployment.root / "backups"
     backups.mkdir()
     name = {
         "dump": f"{deployment.config['database']['name']}_PRE_DEPLOY_20991231_000000.dump",
+        "dump directory": f"{deployment.config['database']['name']}_PRE_DEPLOY_20991231_000000.dump",
         "archive": "payment_account_enhanced_20991231_000000.tar.gz",
         "marker": "DEPLOYMENT_SNAPSHOT_20991231_000000",
     }[kind]
-    (backups / name).write_bytes(b"backup")
+    if kind == "dump directory":  # pg_dump --format=directory, the default of `deploylog backup`
+        (backups / name).mkdir()
+        (backups / name / "toc.dat").write_bytes(b"backup")
+    else:
+        (backups / name).write_bytes(b"backup")
     before = stored(deployment)
     again = phase0(deployment, "--recapture-baseline")
     assert again.status("0.3") == "FAIL", again.output

@@ -5,7 +5,11 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import gzip
+import hashlib
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -49,36 +53,53 @@ def module_checkout(tmp_path_factory):
     return repo
 
 
-def spec_for(pg, dsn, repo, backup_dir, **more):
+def spec_for(pg, dsn, repo, backup_dir, dump_format="custom", **more):
     return make_spec(
         database={"name": DB, "dsn": dsn},
         paths={"repo": str(repo), "backup_dir": str(backup_dir), "pg_bin_dir": str(pg.bin_dir)},
+        backup={"format": dump_format},
         **more,
     )
 
 
-@pytest.fixture(scope="module")
-def taken(pg, odoo_dsn, module_checkout, tmp_path_factory):
-    """One real set of backups (dump, archive, marker) taken with the command's own code."""
-    backup_dir = tmp_path_factory.mktemp("backups")
-    spec = spec_for(pg, odoo_dsn, module_checkout, backup_dir)
+def take(pg, odoo_dsn, module_checkout, backup_dir, dump_format):
+    spec = spec_for(pg, odoo_dsn, module_checkout, backup_dir, dump_format)
     phase0 = dt.datetime.now(dt.UTC) - HOUR
     files = take_backup.take_backups(spec)
     return spec, phase0, files
 
 
+@pytest.fixture(scope="module")
+def taken(pg, odoo_dsn, module_checkout, tmp_path_factory):
+    """One real set of backups (dump, archive, marker) taken with the command's own code, the dump the template's -Fc."""
+    return take(pg, odoo_dsn, module_checkout, tmp_path_factory.mktemp("backups"), "custom")
+
+
+@pytest.fixture(scope="module")
+def taken_dir(pg, odoo_dsn, module_checkout, tmp_path_factory):
+    """The same with a directory-format dump (the default: pg_dump -Fd, parallel jobs, SHA256SUMS)."""
+    return take(pg, odoo_dsn, module_checkout, tmp_path_factory.mktemp("backups_dir"), "directory")
+
+
 def fresh_copy(taken, tmp_path):
-    """A private copy of the backup dir (with mtimes) so a test can damage it."""
+    """A private copy of the backup dir (with mtimes, a dump directory whole) so a test can damage it."""
     spec, phase0, files = taken
     target = tmp_path / "backups"
-    target.mkdir()
+    target.mkdir(parents=True)
     for f in files:
         copy = target / f.path.name
-        copy.write_bytes(f.path.read_bytes())
+        if f.path.is_dir():
+            shutil.copytree(f.path, copy)  # copy2: each file's mtime kept
+        else:
+            copy.write_bytes(f.path.read_bytes())
         st = f.path.stat()
         os.utime(copy, ns=(st.st_atime_ns, st.st_mtime_ns))
     return (
-        make_spec(database=dataclasses.asdict(spec.database), paths={**dataclasses.asdict(spec.paths), "backup_dir": str(target)}),
+        make_spec(
+            database=dataclasses.asdict(spec.database),
+            paths={**dataclasses.asdict(spec.paths), "backup_dir": str(target)},
+            backup=dataclasses.asdict(spec.backup),
+        ),
         phase0,
         target,
     )
@@ -262,14 +283,143 @@ def test_stale_or_missing_marker_fails_1_3(taken, tmp_path):
     assert r.status == "FAIL" and "no DEPLOYMENT_SNAPSHOT_*" in r.message
 
 
-def test_backup_command_prints_sizes_and_digests(pg, odoo_dsn, module_checkout, tmp_path):
+# ----------------------------------------------------- 1.1 directory dumps
+
+
+def biggest_data_file(dump):
+    """The largest table's data file (<dump id>.dat[.gz|.lz4|.zst]; toc.dat is the table of contents)."""
+    return max((f for f in dump.iterdir() if re.match(r"\d+\.dat", f.name)), key=lambda f: f.stat().st_size)
+
+
+def test_directory_dump_passes_1_1_with_every_file_hashed(taken_dir):
+    spec, phase0, files = taken_dir
+    dump = files[0].path
+    assert dump.is_dir() and dump.name.endswith(".dump") and (dump / "toc.dat").is_file()
+    # the manifest is what `sha256sum -c` reads, and the dump's one digest is its sha256
+    check = subprocess.run(["sha256sum", "--check", "--strict", "SHA256SUMS"], cwd=dump, capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert files[0].sha256 == hashlib.sha256((dump / "SHA256SUMS").read_bytes()).hexdigest()
+    r = backup.database_dump(spec, phase0, LOCAL, server_version=server_version(spec))
+    assert r.status == "PASS", r.message
+    assert r.message.endswith(f", database {DB}") and f"({files[0].size} bytes)" in r.message
+    assert r.figures["format"] == "DIRECTORY" and r.figures["sha256"] == files[0].sha256
+    data_files = sorted(f for f in dump.iterdir() if f.name != "SHA256SUMS")
+    assert r.figures["files"] == len(data_files) and r.figures["manifest"] is True
+    assert f"SHA-256: {files[0].sha256}  (of its SHA256SUMS)" in r.evidence
+    assert f"Files: {len(data_files)}, each compared with SHA256SUMS ({len(data_files)} entries)" in r.evidence
+    for f in data_files:  # every file's digest is in the evidence
+        assert f"  {f.name}  {f.stat().st_size} bytes  sha256 {sha256_file(f)}\n" in r.evidence + "\n"
+    assert "Full read (pg_restore to /dev/null): OK" in r.evidence
+    for table in ("account_payment", "account_move", "account_move_line", "account_bank_reconciliation_line"):
+        assert f"TABLE DATA {table}: present" in r.evidence
+    assert backup.code_backup(spec, phase0, LOCAL).status == "PASS"
+    r13 = backup.snapshot_marker(spec, phase0, LOCAL)
+    assert r13.status == "PASS" and f"dump: {dump} size={files[0].size} sha256={files[0].sha256}" in r13.evidence
+
+
+def test_changed_file_of_a_directory_dump_fails_1_1_naming_it(taken_dir, tmp_path):
+    spec, phase0, target = fresh_copy(taken_dir, tmp_path)
+    dump = next(target.glob("*.dump"))
+    # another table's data in its place: still a valid gzip that pg_restore reads whole - only its digest tells
+    victim = next(f for f in sorted(dump.iterdir()) if f.name.endswith(".dat.gz"))
+    victim.write_bytes(gzip.compress(b"1\tforged\n"))
+    r = backup.database_dump(spec, phase0, LOCAL)
+    assert r.status == "FAIL" and r.item == "1.1"
+    assert r.message == (f"FAILED: dump file(s) changed since the dump was written (sha256 differs from SHA256SUMS): {victim.name}")
+    assert f"  {victim.name}  {victim.stat().st_size} bytes  sha256 {sha256_file(victim)}  CHANGED (manifest " in r.evidence
+    assert "Full read (pg_restore to /dev/null): OK" in r.evidence  # pg_restore alone would have passed it
+
+
+def test_changed_checksum_in_the_manifest_fails_1_1_naming_the_file(taken_dir, tmp_path):
+    spec, phase0, target = fresh_copy(taken_dir, tmp_path)
+    dump = next(target.glob("*.dump"))
+    manifest = dump / "SHA256SUMS"
+    lines = manifest.read_text().splitlines()
+    digest, name = lines[0].split("  ", 1)
+    lines[0] = f"{'0' * 64}  {name}"
+    manifest.write_text("\n".join(lines) + "\n")
+    r = backup.database_dump(spec, phase0, LOCAL)
+    assert r.status == "FAIL"
+    assert f"dump file(s) changed since the dump was written (sha256 differs from SHA256SUMS): {name}" in r.message
+    assert f"  {name}  " in r.evidence and f"sha256 {digest}  CHANGED (manifest {'0' * 64})" in r.evidence
+
+
+def test_missing_or_added_file_of_a_directory_dump_fails_1_1_naming_it(taken_dir, tmp_path):
+    spec, phase0, target = fresh_copy(taken_dir, tmp_path)
+    dump = next(target.glob("*.dump"))
+    gone = biggest_data_file(dump)
+    gone.unlink()
+    r = backup.database_dump(spec, phase0, LOCAL)
+    assert r.status == "FAIL"
+    assert f"dump file(s) listed in SHA256SUMS are missing: {gone.name}" in r.message
+    assert "dump is incomplete (truncated?): pg_restore: " in r.message and gone.name.split(".")[0] in r.message
+    assert f"  {gone.name}  MISSING (manifest " in r.evidence
+    spec, phase0, target = fresh_copy(taken_dir, tmp_path / "again")
+    dump = next(target.glob("*.dump"))
+    (dump / "9999.dat").write_text("stray\n")
+    r = backup.database_dump(spec, phase0, LOCAL)
+    assert r.status == "FAIL"
+    assert r.message == "FAILED: dump file(s) not in SHA256SUMS (added after the dump was written): 9999.dat"
+
+
+def test_directory_dump_without_manifest_is_read_whole_and_its_digests_recorded(pg, odoo_dsn, tmp_path):
+    """A nightly `pg_dump -Fd` made without deploylog (P.2's usual case): no manifest to compare with, the full read still counts."""
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    dump = backups / f"{DB}_PRE_DEPLOY_nightly.dump"
+    subprocess.run([str(pg.bin_dir / "pg_dump"), "-Fd", "-j2", "--compress=0", f"--file={dump}", odoo_dsn], check=True)
+    spec = make_spec(database={"name": DB, "dsn": odoo_dsn}, paths={"backup_dir": str(backups), "pg_bin_dir": str(pg.bin_dir)})
+    r = backup.database_dump(spec, None, LOCAL)
+    assert r.status == "PASS", r.message
+    files = sorted(dump.iterdir())
+    assert (
+        f"Files: {len(files)}, no SHA256SUMS (not written by deploylog backup): digests recorded, compared with nothing" in r.evidence
+    )
+    listing = "".join(f"{sha256_file(f)}  {f.name}\n" for f in files)
+    assert r.figures["sha256"] == hashlib.sha256(listing.encode()).hexdigest() and r.figures["manifest"] is False
+    # uncompressed data cut short: no digest to compare, pg_restore's full read still finds the hole
+    biggest_data_file(dump).unlink()
+    r = backup.database_dump(spec, None, LOCAL)
+    assert r.status == "FAIL" and "dump is incomplete (truncated?)" in r.message
+
+
+def test_p2_sees_the_newest_dump_whether_file_or_directory(taken, taken_dir, tmp_path):
+    spec, _, target = fresh_copy(taken, tmp_path)
+    older = next(target.glob("*.dump"))
+    past = time.time() - 3600
+    os.utime(older, (past, past))
+    directory = taken_dir[2][0].path
+    shutil.copytree(directory, target / directory.name)
+    found = backup.newest(LOCAL, str(target), backup.dump_pattern(spec))
+    assert found is not None and found.path == str(target / directory.name) and found.is_dir
+    r = backup.database_dump(spec, None, LOCAL).replace(item="P.2")
+    assert r.status == "PASS" and r.figures["format"] == "DIRECTORY"
+    # 1.2 and 1.3 never take a directory for their file
+    (target / "DEPLOYMENT_SNAPSHOT_29991231_000000").mkdir()
+    assert backup.snapshot_marker(spec, None, LOCAL).figures["path"] != str(target / "DEPLOYMENT_SNAPSHOT_29991231_000000")
+
+
+def backup_config(tmp_path, pg, odoo_dsn, module_checkout, **backup_section):
     config = tmp_path / "deploy.toml"
     raw = tomllib.loads((ROOT / "deploy.toml").read_text())
-    raw["database"]["dsn"] = odoo_dsn
+    raw["database"].update(name=DB, dsn=odoo_dsn)
     raw["paths"].update(
         repo=str(module_checkout), backup_dir=str(tmp_path / "bk"), pg_bin_dir=str(pg.bin_dir), baseline_dir=str(tmp_path / "baseline")
     )
+    if backup_section:
+        raw["backup"] = backup_section
     config.write_text(tomlwrite.dumps(raw))
+    return config
+
+
+# the last progress line on stderr: "pg_dump <db>: 22/22 tables, 100% of ~216.5 MB, 39.0 MB written, done in 0:11"
+PROGRESS_DONE = re.compile(
+    rf"^pg_dump {DB}: (?P<done>\d+)/(?P<total>\d+) tables, 100% of ~[\d.]+ [kMG]?B, [\d.]+ [kMG]?B written, done in \d+:\d\d$"
+)
+
+
+def test_backup_command_prints_sizes_and_digests(pg, odoo_dsn, module_checkout, tmp_path):
+    config = backup_config(tmp_path, pg, odoo_dsn, module_checkout)
     out = subprocess.run(
         [sys.executable, "-m", "deploylog", "--deploy-config", str(config), "backup"], capture_output=True, text=True, cwd=ROOT
     )
@@ -277,8 +427,20 @@ def test_backup_command_prints_sizes_and_digests(pg, odoo_dsn, module_checkout, 
     lines = out.stdout.splitlines()
     assert [line.split()[0] for line in lines[:3]] == ["dump", "archive", "marker"]
     dump = next((tmp_path / "bk").glob("*.dump"))
-    assert sha256_file(dump) in lines[0] and str(dump.stat().st_size) in lines[0]
+    assert dump.is_dir()  # the default: pg_dump --format=directory
+    manifest = (dump / "SHA256SUMS").read_bytes()
+    total = sum(f.stat().st_size for f in dump.iterdir())
+    assert hashlib.sha256(manifest).hexdigest() in lines[0] and f"({total} bytes)" in lines[0]
+    assert "[directory format, " in lines[0] and "files, sha256 of its SHA256SUMS]" in lines[0]
     assert not list((tmp_path / "bk").glob("*.partial"))
+    # stderr is no terminal here: plain lines, the plan first and the last line when pg_dump is done
+    progress = out.stderr.splitlines()
+    assert progress[0].startswith(f"pg_dump {DB}: directory format, ") and "; database " in progress[0]
+    done = PROGRESS_DONE.match(progress[-1])
+    assert done, progress
+    data = backup.list_dump(make_spec(paths={"pg_bin_dir": str(pg.bin_dir)}), LOCAL, str(dump)).data
+    assert int(done["done"]) == int(done["total"]) >= len(data) > 0  # every table pg_dump reported done
+    assert "\r" not in out.stderr and "\x1b[" not in out.stderr
     bad = subprocess.run(
         [
             sys.executable,
@@ -296,8 +458,55 @@ def test_backup_command_prints_sizes_and_digests(pg, odoo_dsn, module_checkout, 
         text=True,
         cwd=ROOT,
     )
-    assert bad.returncode == 2 and bad.stderr.startswith("deploylog: error: pg_dump of osusproperties failed")
+    assert bad.returncode == 2 and f"deploylog: error: pg_dump of {DB} failed" in bad.stderr
     assert "Traceback" not in bad.stderr
+    assert not list((tmp_path / "bk2").iterdir())
+
+
+def test_backup_command_on_a_terminal_redraws_one_progress_line(pg, odoo_dsn, module_checkout, tmp_path):
+    import pty
+
+    config = backup_config(tmp_path, pg, odoo_dsn, module_checkout)
+    leader, follower = pty.openpty()
+    try:
+        cli = subprocess.Popen(
+            [sys.executable, "-m", "deploylog", "--deploy-config", str(config), "backup"],
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            cwd=ROOT,
+        )
+        os.close(follower)
+        shown = b""
+        while True:
+            try:
+                block = os.read(leader, 65536)
+            except OSError:  # EIO: the terminal's other side is closed
+                break
+            if not block:
+                break
+            shown += block
+        assert cli.wait(60) == 0
+    finally:
+        os.close(leader)
+    text = shown.decode()
+    assert text.startswith(f"\rpg_dump {DB}: directory format, ")
+    last = text.rstrip("\r\n").rsplit("\r", 1)[-1].replace("\x1b[K", "")
+    assert PROGRESS_DONE.match(last), text  # the status line, redrawn in place, ends as the last line
+
+
+def test_backup_in_the_custom_format_is_the_templates_single_file(pg, odoo_dsn, module_checkout, tmp_path):
+    config = backup_config(tmp_path, pg, odoo_dsn, module_checkout, format="custom", compression="default")
+    out = subprocess.run(
+        [sys.executable, "-m", "deploylog", "--deploy-config", str(config), "backup"], capture_output=True, text=True, cwd=ROOT
+    )
+    assert out.returncode == 0, out.stderr
+    dump = next((tmp_path / "bk").glob("*.dump"))
+    assert dump.is_file() and sha256_file(dump) in out.stdout.splitlines()[0]
+    assert "[custom format, compression pg_dump default (pg_dump's default, [backup] compression)]" in out.stdout
+    spec = make_spec(database={"name": DB}, paths={"backup_dir": str(tmp_path / "bk"), "pg_bin_dir": str(pg.bin_dir)})
+    r = backup.database_dump(spec, None, LOCAL)
+    assert r.status == "PASS", r.message
+    assert r.figures["format"] == "CUSTOM" and r.figures["compression"] == "gzip"
 
 
 # ------------------------------------------------------------ 4.2-4.4 groups
@@ -370,7 +579,7 @@ def test_group_lookup_runs_read_only(conn):
 # ------------------------------------------------------- 1.1 deep: restore
 
 
-def with_baseline(name, dsn, module_checkout, pg_bin_dir, tmp_path):
+def with_baseline(name, dsn, module_checkout, pg_bin_dir, tmp_path, **backup_section):
     """A spec for `name` whose phase-0 baseline is stored (what --verify-restore compares with)."""
     from deploylog import baseline as baseline_mod
 
@@ -382,6 +591,7 @@ def with_baseline(name, dsn, module_checkout, pg_bin_dir, tmp_path):
             "pg_bin_dir": str(pg_bin_dir),
             "baseline_dir": str(tmp_path / "baseline"),
         },
+        backup=backup_section,
     )
     snap = db.Snapshot(db.connect(spec))
     try:
@@ -391,19 +601,34 @@ def with_baseline(name, dsn, module_checkout, pg_bin_dir, tmp_path):
     return spec
 
 
-def test_verify_restore_matches_the_baseline_and_catches_a_dump_missing_data(pg, odoo_db_factory, module_checkout, tmp_path):
+@pytest.mark.parametrize("dump_format", ["directory", "custom"])
+def test_verify_restore_matches_the_baseline_and_catches_a_dump_missing_data(
+    pg, odoo_db_factory, module_checkout, tmp_path, dump_format
+):
+    import io
+
     import psycopg
 
     from deploylog import baseline as baseline_mod
     from deploylog.hostchecks import restore
 
     dsn = odoo_db_factory("host_selftest_restore").dsn
-    spec = with_baseline("host_selftest_restore", dsn, module_checkout, pg.bin_dir, tmp_path)
+    spec = with_baseline("host_selftest_restore", dsn, module_checkout, pg.bin_dir, tmp_path, format=dump_format, jobs=2)
     base = baseline_mod.load(spec)
     dump = take_backup.take_backups(spec)[0]
-    ok, text = restore.verify_against_baseline(spec, str(dump.path), base=base)
+    assert dump.path.is_dir() == (dump_format == "directory")
+    shown = io.StringIO()
+    ok, text = restore.verify_against_baseline(spec, str(dump.path), base=base, progress=shown)
     assert ok, text
     assert "fingerprint payments" in text and "MISMATCH" not in text
+    # pg_restore loads two tables at once, from either format
+    assert f"Command: {pg.bin_dir / 'pg_restore'} --jobs=2 --no-owner " in text
+    progress = shown.getvalue().splitlines()
+    assert progress[0] == f"restore check {text.split()[2]}: pg_restore of {dump.path}, 2 jobs"
+    assert re.match(
+        rf"restore check {text.split()[2]}: \d+/\d+ tables loaded, 100% of ~[\d.]+ MB, [\d.]+ MB written, done in \d+:\d\d$",
+        progress[-1],
+    )
     r = backup.database_dump(spec, dt.datetime.now(dt.UTC) - HOUR, LOCAL, restore_check=restore.checker(spec, base, LOCAL))
     assert r.status == "PASS" and "(restored and counted)" in r.message
     # a payment deleted after the baseline: the new dump no longer holds the baseline's data
@@ -426,7 +651,7 @@ def test_existing_backup_is_never_overwritten(taken):
         take_backup.take_backups(spec, when=when.replace(tzinfo=dt.UTC))
 
 
-def test_phase_1_over_ssh_agrees_with_local(taken, tmp_path, tmp_path_factory):
+def test_phase_1_over_ssh_agrees_with_local(taken, taken_dir, tmp_path, tmp_path_factory):
     import testinfra
 
     from selftests.support.host_sshd import Sshd
@@ -446,6 +671,15 @@ def test_phase_1_over_ssh_agrees_with_local(taken, tmp_path, tmp_path_factory):
         archive = next(target.glob("*.tar.gz"))
         archive.write_bytes(archive.read_bytes()[:200])
         assert backup.code_backup(spec, phase0, remote).status == "FAIL"  # tar -tzf on the remote side
+        # a directory dump: its files listed (find), hashed (sha256sum -z) and its manifest read on the remote side
+        spec, phase0, target = fresh_copy(taken_dir, tmp_path / "directory")
+        there, here = backup.database_dump(spec, phase0, remote), backup.database_dump(spec, phase0, LOCAL)
+        assert there.status == here.status == "PASS", there.message
+        assert there.evidence.replace("ssh://127.0.0.1", "local") == here.evidence
+        victim = biggest_data_file(next(target.glob("*.dump")))
+        victim.write_bytes(victim.read_bytes()[:-1] + b"X")
+        there = backup.database_dump(spec, phase0, remote)
+        assert there.status == "FAIL" and f"(sha256 differs from SHA256SUMS): {victim.name}" in there.message
     finally:
         sshd.stop()
 
@@ -510,6 +744,19 @@ def in_thread(call):
     return thread, outcome
 
 
+def pg_dumps_into(directory):
+    """Pids of the pg_dump processes (a leader and its workers) whose command line names directory."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+            if argv[0].endswith(b"pg_dump") and any(str(directory).encode() in a for a in argv):
+                found.append(int(proc.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
 def pg_dump_writing_into(directory, timeout=30.0):
     """(argv, environment) of the running pg_dump whose --file is in directory, read from /proc."""
     deadline = time.monotonic() + timeout
@@ -526,10 +773,11 @@ def pg_dump_writing_into(directory, timeout=30.0):
     raise AssertionError(f"no pg_dump writing into {directory} within {timeout}s")
 
 
-def backup_spec(pg, module_checkout, backup_dir, **database):
+def backup_spec(pg, module_checkout, backup_dir, dump_format="directory", **database):
     return make_spec(
         database={"name": DB, "dsn": pg.dsn(DB), **database},
         paths={"repo": str(module_checkout), "backup_dir": str(backup_dir), "pg_bin_dir": str(pg.bin_dir)},
+        backup={"format": dump_format},
     )
 
 
@@ -555,9 +803,10 @@ def test_backup_password_never_on_pg_dumps_command_line(pg, odoo_dsn, password_r
     assert backup.list_dump(spec, LOCAL, str(dump.path)).header.dbname == DB  # the dump succeeded as that role
 
 
-def test_backup_gives_up_on_a_locked_table_and_leaves_no_partial(pg, odoo_dsn, module_checkout, tmp_path):
+@pytest.mark.parametrize("dump_format", ["directory", "custom"])
+def test_backup_gives_up_on_a_locked_table_and_leaves_no_partial(pg, odoo_dsn, module_checkout, tmp_path, dump_format):
     bk = tmp_path / "bk"
-    spec = backup_spec(pg, module_checkout, bk, lock_timeout_ms=500)
+    spec = backup_spec(pg, module_checkout, bk, dump_format, lock_timeout_ms=500)
     with locked(odoo_dsn, "account_move"):
         thread, outcome = in_thread(lambda: take_backup.take_backups(spec))
         thread.join(30)
@@ -570,11 +819,13 @@ def test_backup_gives_up_on_a_locked_table_and_leaves_no_partial(pg, odoo_dsn, m
     assert list(bk.iterdir()) == []  # no .partial, no dump
 
 
+@pytest.mark.parametrize("dump_format", ["directory", "custom"])
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
-def test_interrupted_backup_leaves_no_partial(pg, odoo_dsn, module_checkout, tmp_path, stop):
+def test_interrupted_backup_leaves_no_partial(pg, odoo_dsn, module_checkout, tmp_path, stop, dump_format):
     config = tmp_path / "deploy.toml"
     raw = tomllib.loads((ROOT / "deploy.toml").read_text())
     raw["database"].update(name=DB, dsn=odoo_dsn, lock_timeout_ms=60_000)
+    raw["backup"] = {"format": dump_format}
     raw["paths"].update(repo=str(module_checkout), backup_dir=str(tmp_path / "bk"), pg_bin_dir=str(pg.bin_dir))
     config.write_text(tomlwrite.dumps(raw))
     with locked(odoo_dsn, "account_move"):
@@ -587,6 +838,7 @@ def test_interrupted_backup_leaves_no_partial(pg, odoo_dsn, module_checkout, tmp
             assert list((tmp_path / "bk").glob("*.dump.partial"))  # pg_dump has begun writing
             cli.send_signal(stop)  # Ctrl-C, or a service manager's stop, while pg_dump waits for the lock
             assert cli.wait(30) == 130
+            assert not pg_dumps_into(tmp_path / "bk")  # pg_dump stopped and waited for before its output was removed
         finally:
             cli.kill()
     assert list((tmp_path / "bk").iterdir()) == []

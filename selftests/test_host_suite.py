@@ -4,6 +4,7 @@ PASS on a healthy one, and each injected fault FAILs its own item with a message
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -37,8 +38,9 @@ def test_healthy_deployment_passes_every_host_item(scenario):
 def test_each_fault_fails_its_own_item(scenario, pg_cluster):
     scenario.server.start()  # running since before phase 0: never restarted
     scenario.phase0()
-    dump = scenario.backups()[0].path
-    dump.write_bytes(dump.read_bytes()[: dump.stat().st_size // 2])  # truncated dump
+    dump = scenario.backups()[0].path  # a directory dump (the default): its largest table's data cut short
+    data = max((f for f in dump.iterdir() if re.match(r"\d+\.dat", f.name)), key=lambda f: f.stat().st_size)
+    data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])
     hr.deploy(
         scenario.repo,
         bump=False,  # version not bumped
@@ -79,6 +81,25 @@ def test_each_fault_fails_its_own_item(scenario, pg_cluster):
     for item in ("1.2", "1.3", "2.1", "3.3"):
         assert run.status(item) == "PASS", (item, run.message(item))
     assert run.returncode == 1
+
+
+def test_restore_check_of_1_1_restores_in_parallel_and_shows_progress_outside_the_log(scenario):
+    scenario.d.configure(database={"verify_restore": True}, backup={"jobs": 2})
+    scenario.phase0()
+    dump = scenario.backups()[0].path
+    run = scenario.d.run("--items", "1.1")
+    assert run.status("1.1") == "PASS", run.output[-3000:]
+    entry = run.log()["items"]["1.1"]
+    assert "(restored and counted)" in entry["message"], entry
+    evidence = entry["evidence"]
+    assert "pg_restore --jobs=2 --no-owner" in evidence and "MISMATCH" not in evidence
+    # the progress reached the terminal (here: the run's stderr) past pytest's capture, and no file of the log
+    scratch = re.search(r"Scratch database: (\S+)", evidence).group(1)
+    assert f"restore check {scratch}: pg_restore of {dump}, 2 jobs" in run.output
+    assert re.search(rf"restore check {scratch}: \d+/\d+ tables loaded, .*done in \d+:\d\d", run.output)
+    for path in scenario.d.report_dir.rglob("*"):
+        if path.is_file():
+            assert "tables loaded" not in path.read_text(errors="replace"), path
 
 
 def test_backups_older_than_phase_0_fail_phase_1(scenario):

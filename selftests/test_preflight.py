@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import gzip
+import shutil
 import subprocess
 
 import pytest
 
 from deploylog.demo import module_repo as hr
 from deploylog.log import actions
+from deploylog.spec import Backup
 from selftests.support.host_scenario import Scenario
 
 ITEMS = "P.1,P.2,P.3,P.4,P.5,P.6,P.7"
@@ -22,7 +26,8 @@ def ready(deployment, pg_cluster):
     (deployment.root / "backups").mkdir()
     from deploylog.hostchecks import take_backup
 
-    take_backup.dump_database(s.spec, nightly(deployment))
+    # a nightly cron job's `pg_dump -Fc` (the template's format); directory dumps have a test of their own
+    take_backup.dump_database(dataclasses.replace(s.spec, backup=Backup(format="custom")), nightly(deployment))
     yield s
     s.server.stop()
 
@@ -118,3 +123,21 @@ def test_empty_manager_group_fails_p6(ready, deployment, odoo_db):
     run = preflight(deployment)
     assert run.status("P.6") == "FAIL"
     assert "Payment Manager has 0 active member(s)" in run.message("P.6")
+
+
+def test_nightly_directory_dump_passes_p2_and_a_changed_file_fails_it(ready, deployment):
+    from deploylog.hostchecks import take_backup
+
+    dump = nightly(deployment)
+    dump.unlink()
+    take_backup.dump_database(ready.spec, dump)  # the default: pg_dump -Fd with its SHA256SUMS
+    assert dump.is_dir()
+    run = preflight(deployment)
+    assert run.status("P.2") == "PASS", run.message("P.2")
+    assert "each compared with SHA256SUMS" in str(run.log()["items"]["P.2"])
+    victim = next(f for f in sorted(dump.iterdir()) if f.name.endswith(".dat.gz"))
+    victim.write_bytes(gzip.compress(b""))  # still a readable gzip: only the manifest knows it changed
+    run = preflight(deployment)
+    assert run.status("P.2") == "FAIL"
+    assert f"(sha256 differs from SHA256SUMS): {victim.name}" in run.message("P.2")
+    shutil.rmtree(dump)

@@ -6,9 +6,9 @@ from deploylog.hostchecks import backup, restore
 
 
 @pytest.mark.item("1.1")
-def test_database_dump(spec, stored_baseline, host, verdict):
+def test_database_dump(spec, stored_baseline, host, verdict, progress_stream):
     """The newest <db>_PRE_DEPLOY_<ts>.dump: its header (database, time, server), a full read by pg_restore, the protected data."""
-    deep = restore.checker(spec, stored_baseline, host) if spec.database.verify_restore else None
+    deep = restore.checker(spec, stored_baseline, host, progress_stream) if spec.database.verify_restore else None
     server = stored_baseline.identity.server_version
     verdict(backup.database_dump(spec, stored_baseline.started_at, host, server_version=server, restore_check=deep))
 

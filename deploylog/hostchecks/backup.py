@@ -1,7 +1,7 @@
 """Phase 1: the backups (1.1 database dump, 1.2 code archive, 1.3 snapshot marker).
 
 Names follow the template, with a UTC timestamp:
-  <backup_dir>/<db>_PRE_DEPLOY_<YYYYmmdd_HHMMSS>.dump      pg_dump -Fc
+  <backup_dir>/<db>_PRE_DEPLOY_<YYYYmmdd_HHMMSS>.dump      pg_dump -Fc, or a pg_dump -Fd directory
   <backup_dir>/<module>_<YYYYmmdd_HHMMSS>.tar.gz           the module directory
   <backup_dir>/DEPLOYMENT_SNAPSHOT_<YYYYmmdd_HHMMSS>       sizes + sha256 of both
 The newest file of each kind is the one verified. Every backup must be newer
@@ -9,6 +9,9 @@ than the start of phase 0: a dump from last week is not this deployment's.
 A dump is judged by what its own header says (database, creation time, server
 version), never by its file name or mtime alone: a renamed dump of a staging
 copy, or an old dump touched to now, is not this deployment's backup.
+A directory dump is read the same way (pg_restore takes the directory), and
+each of its files is hashed and compared with the SHA256SUMS written with it
+(dumpdir).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from testinfra.host import Host
 
 from deploylog.errors import DeploylogError
 from deploylog.figures import Dump
-from deploylog.hostchecks import hostio
+from deploylog.hostchecks import dumpdir, hostio
 from deploylog.hostchecks.code import read_manifest
 from deploylog.result import CheckResult, failed, passed
 from deploylog.spec import Module, Spec
@@ -65,11 +68,11 @@ def pg_tool(spec: Spec, tool: str) -> str:
     return posixpath.join(spec.paths.pg_bin_dir, tool) if spec.paths.pg_bin_dir else tool
 
 
-def newest(host: Host, directory: str, pattern: str) -> hostio.Stat | None:
-    """The most recent file matching pattern (by mtime, then name)."""
+def newest(host: Host, directory: str, pattern: str, directories: bool = True) -> hostio.Stat | None:
+    """The most recent entry matching pattern (by mtime, then name); directories: a directory counts too (a -Fd dump)."""
     names = [n for n in hostio.listdir(host, directory) if fnmatch.fnmatchcase(n, pattern)]
     stats = [hostio.stat(host, posixpath.join(directory, n)) for n in names]
-    stats = [s for s in stats if s.exists and not s.is_dir]
+    stats = [s for s in stats if s.exists and (directories or not s.is_dir)]
     if not stats:
         return None
     return max(stats, key=lambda s: (s.mtime or dt.datetime.min.replace(tzinfo=dt.UTC), s.path))
@@ -88,10 +91,12 @@ def _age_problem(found: hostio.Stat, started_at: dt.datetime | None) -> str:
     return ""
 
 
-def _newest_or_missing(item: str, spec: Spec, pattern: str, host: Host, shown: str = "") -> hostio.Stat | CheckResult:
+def _newest_or_missing(
+    item: str, spec: Spec, pattern: str, host: Host, shown: str = "", directories: bool = False
+) -> hostio.Stat | CheckResult:
     """The newest backup of a kind, or the item's FAIL listing what the backup dir holds instead."""
     directory = spec.paths.backup_dir
-    found = newest(host, directory, pattern)
+    found = newest(host, directory, pattern, directories)
     if found is not None:
         return found
     entries = ", ".join(hostio.listdir(host, directory)) or "(empty or absent)"
@@ -259,6 +264,23 @@ def _header_checks(
     return problems, lines
 
 
+def _directory_digest_note(contents: dumpdir.Checked) -> str:
+    if contents.manifest is not None:
+        return f"  (of its {dumpdir.MANIFEST})"
+    return f"  (of its files' digests, listed as a {dumpdir.MANIFEST} would list them)"
+
+
+def _directory_lines(contents: dumpdir.Checked) -> list[str]:
+    if contents.manifest is None:
+        head = (
+            f"Files: {len(contents.digests)}, no {dumpdir.MANIFEST} (not written by deploylog backup): "
+            "digests recorded, compared with nothing"
+        )
+    else:
+        head = f"Files: {len(contents.digests)}, each compared with {dumpdir.MANIFEST} ({len(contents.manifest)} entries)"
+    return [head, *contents.lines()]
+
+
 def _dump_values(found: hostio.Stat, listing: Listing, created: dt.datetime | None) -> dict[str, Any]:
     header = listing.header
     return {
@@ -289,18 +311,25 @@ def database_dump(
     restore_check: optional callable(path) -> (ok, evidence) for the deep mode
     (restore into a scratch database and compare counts with the baseline).
     """
-    found = _newest_or_missing("1.1", spec, dump_pattern(spec), host)
+    found = _newest_or_missing("1.1", spec, dump_pattern(spec), host, directories=True)
     if isinstance(found, CheckResult):
         return found
     restore = pg_tool(spec, "pg_restore")
     queries = [
         hostio.shown([restore, "--list", found.path]),
         hostio.shown([restore, "--file=/dev/null", found.path]),
-        f"sha256sum {found.path}",
     ]
-    digest = hostio.sha256(host, found.path)
-    listing = list_dump(spec, host, found.path)
     problems = []
+    contents = None
+    if found.is_dir:  # a directory dump: every file hashed on the host, compared with its SHA256SUMS
+        queries.append(f"cd {found.path} && sha256sum -c {dumpdir.MANIFEST}  # each file against the manifest written with it")
+        contents = dumpdir.check(host, found.path)
+        digest, size = contents.sha256, contents.size
+        problems += contents.problems
+    else:
+        queries.append(f"sha256sum {found.path}")
+        digest, size = hostio.sha256(host, found.path), found.size
+    listing = list_dump(spec, host, found.path)
     age = _age_problem(found, started_at)
     if age:
         problems.append(f"dump {age}")
@@ -326,10 +355,11 @@ def database_dump(
     if listing.ok and no_data:
         problems.append(f"no TABLE DATA for {', '.join(no_data)}")
     lines = [
-        f"File Path: {found.path}",
-        f"File Size: {_mb(found.size)}",
+        f"File Path: {found.path}" + ("  (a directory: pg_dump --format=directory)" if contents else ""),
+        f"File Size: {_mb(size)}",
         f"Written: {found.mtime_text}" + (f"  (phase 0 started {started_at.isoformat(timespec='seconds')})" if started_at else ""),
-        f"SHA-256: {digest}",
+        f"SHA-256: {digest}" + (_directory_digest_note(contents) if contents else ""),
+        *(_directory_lines(contents) if contents else []),
         "",
         *header_lines,
         "",
@@ -337,7 +367,10 @@ def database_dump(
         f"Full read (pg_restore to /dev/null): {read_error}",
         *[f"  TABLE DATA {t}: {'present' if t in listing.data else 'MISSING'}" for t in wanted],
     ]
-    figures = Dump(found.path, found.size, digest, _dump_values(found, listing, created))
+    values = _dump_values(found, listing, created)
+    if contents:
+        values.update(files=len(contents.digests), manifest=contents.manifest is not None)
+    figures = Dump(found.path, size, digest, values)
     if not problems and restore_check is not None:
         ok, text = restore_check(found.path)
         lines += ["", "Restore verification (scratch database):", text]
@@ -350,7 +383,7 @@ def database_dump(
     verified = "VERIFIED" + (" (restored and counted)" if restore_check is not None else "")
     return passed(
         "1.1",
-        f"CREATED + {verified}: {posixpath.basename(found.path)}, {_mb(found.size)}, database {listing.header.dbname}",
+        f"CREATED + {verified}: {posixpath.basename(found.path)}, {_mb(size)}, database {listing.header.dbname}",
         evidence=evidence,
         queries=queries,
         figures=figures,

@@ -127,3 +127,46 @@ def listdir(host: Host, path: str | Path) -> list[str]:
     if out.rc != 0:
         return []
     return sorted(name for name in out.stdout.split("\0") if name)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One entry of a directory: its name, kind ('f' file, 'd' directory, 'l' link, ... as find's %y) and size."""
+
+    name: str
+    kind: str
+    size: int
+
+
+def entries(host: Host, path: str | Path) -> list[Entry]:
+    """The entries of a directory with their kind and size, by name; [] when it is absent."""
+    out = run(host, ["find", "-H", str(path), "-mindepth", "1", "-maxdepth", "1", "-printf", "%y %s %f\\0"])
+    if out.rc != 0:
+        return []
+    found = []
+    for record in out.stdout.split("\0"):
+        if record:
+            kind, size, name = record.split(" ", 2)
+            found.append(Entry(name, kind, int(size)))
+    return sorted(found, key=lambda e: e.name)
+
+
+def sha256_each(host: Host, paths: Sequence[str]) -> dict[str, str]:
+    """path -> hex sha256 of each readable file (an unreadable one is left out); streamed, as `sha256`."""
+    if is_local(host):
+        digests = {}
+        for path in paths:
+            try:
+                digests[path] = sha256_file(path)
+            except OSError:
+                continue
+        return digests
+    digests = {}
+    for start in range(0, len(paths), 200):  # a few hundred names per command line
+        # -z: NUL-ended records, no escaping of odd names; a file it cannot read is reported on stderr only
+        out = run(host, ["sha256sum", "-z", "--", *paths[start : start + 200]])
+        for record in out.stdout.split("\0"):
+            digest, sep, name = record.partition("  ")
+            if sep:
+                digests[name] = digest
+    return digests

@@ -6,12 +6,17 @@ the dump is restored into a scratch database on the server of `restore_dsn`
 computed there in a read-only snapshot and compared with the baseline, and the
 scratch database is dropped. This is the one place deploylog writes: a new
 database of its own, never the Odoo database.
+pg_restore loads `[backup] jobs` tables at once (default: the host's CPUs, at
+most 8), from a directory dump or a custom-format file alike; its progress
+(the scratch database's growth against the source's pg_database_size) goes to
+the given stream, never into the log.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import TextIO
 
 import psycopg
 from psycopg import sql
@@ -21,7 +26,8 @@ from testinfra.host import Host
 from deploylog import baseline as baseline_mod
 from deploylog import db, fingerprint
 from deploylog.errors import DeploylogError
-from deploylog.hostchecks import backup, hostio, pgauth
+from deploylog.hostchecks import backup, dump_plan, hostio, pgauth, watch
+from deploylog.progress import Progress
 from deploylog.spec import Spec
 
 
@@ -82,13 +88,43 @@ def _compared(snap: db.Snapshot, spec: Spec, base: baseline_mod.Baseline) -> tup
     return ok, lines
 
 
+def restore_jobs(spec: Spec, host: Host) -> int:
+    """[backup] jobs, or the CPUs of the host pg_restore runs on (at most dump_plan.MAX_AUTO_JOBS)."""
+    if spec.backup.jobs:
+        return spec.backup.jobs
+    if hostio.is_local(host):
+        return dump_plan.auto_jobs()
+    out = hostio.run(host, ["nproc"])
+    try:
+        return max(1, min(int(out.stdout.strip()), dump_plan.MAX_AUTO_JOBS))
+    except ValueError:  # no nproc: one process is slower, never wrong
+        return 1
+
+
+def _source_estimate(spec: Spec) -> watch.Estimate | None:
+    dsn = db.conninfo_for(
+        spec.database.dsn,
+        spec.database.name,
+        spec.database.statement_timeout_ms,
+        spec.database.lock_timeout_ms,
+        spec.database.connect_timeout_s,
+    )
+    return watch.estimate(dsn)
+
+
 def verify_on_host(
-    spec: Spec, host: Host, dump_path: str, admin_dsn: str | None = None, base: baseline_mod.Baseline | None = None
+    spec: Spec,
+    host: Host,
+    dump_path: str,
+    admin_dsn: str | None = None,
+    base: baseline_mod.Baseline | None = None,
+    progress: TextIO | None = None,
 ) -> tuple[bool, str]:
     """(ok, evidence): restore the host's dump into a scratch database, compare with the baseline, drop it.
 
-    pg_restore runs on the host that holds the dump; its password (if the dsn
-    has one) never appears on its command line (pgauth).
+    pg_restore runs on the host that holds the dump, `restore_jobs` tables at
+    once; its password (if the dsn has one) never appears on its command line
+    (pgauth). progress: where to show how far the restore is; None: nowhere.
     """
     base = base or baseline_mod.load(spec)
     admin = _admin_conninfo(spec, admin_dsn)
@@ -100,9 +136,12 @@ def verify_on_host(
     except psycopg.Error as exc:
         raise DeploylogError(f"cannot create the scratch database {scratch}: {str(exc).strip().splitlines()[0]}") from None
     try:
+        jobs = restore_jobs(spec, host)
+        source = _source_estimate(spec) if progress is not None else None
         with pgauth.credentials(scratch_conninfo, hostio.is_local(host)) as creds:
             argv = [
                 backup.pg_tool(spec, "pg_restore"),
+                *([f"--jobs={jobs}"] if jobs > 1 else []),
                 "--no-owner",
                 "--no-privileges",
                 "--exit-on-error",
@@ -113,7 +152,15 @@ def verify_on_host(
             lines = [f"Scratch database: {scratch} on {db.conninfo_safe(admin)}", "Command: " + hostio.shown(argv)]
             lines += [f"Password: {creds.note}"] if creds.note else []
             started = dt.datetime.now(dt.UTC)
-            out = hostio.run(host, argv, env=creds.env)
+            with Progress(
+                f"restore check {scratch}",
+                total=source.tables_with_data if source else None,
+                unit="tables loaded",
+                size=(source.database_bytes or None) if source else None,
+                stream=progress,
+            ) as bar:
+                bar.say(f"pg_restore of {dump_path}, {jobs} job{'s' if jobs != 1 else ''}")
+                out = watch.run_restore_watched(lambda: hostio.run(host, argv, env=creds.env), scratch_conninfo, bar)
         if out.rc != 0:
             return False, "\n".join([*lines, f"pg_restore FAILED: {hostio.last_error(out, 'pg_restore failed')}"])
         lines.append(f"Restored in {(dt.datetime.now(dt.UTC) - started).total_seconds():.1f}s")
@@ -125,18 +172,22 @@ def verify_on_host(
 
 
 def verify_against_baseline(
-    spec: Spec, dump_path: str, admin_dsn: str | None = None, base: baseline_mod.Baseline | None = None
+    spec: Spec,
+    dump_path: str,
+    admin_dsn: str | None = None,
+    base: baseline_mod.Baseline | None = None,
+    progress: TextIO | None = None,
 ) -> tuple[bool, str]:
     """`deploylog backup --verify-restore`: the dump that command has just written on this machine."""
-    return verify_on_host(spec, hostio.local_host(), dump_path, admin_dsn, base)
+    return verify_on_host(spec, hostio.local_host(), dump_path, admin_dsn, base, progress)
 
 
-def checker(spec: Spec, base: baseline_mod.Baseline, host: Host) -> Callable[[str], tuple[bool, str]]:
+def checker(spec: Spec, base: baseline_mod.Baseline, host: Host, progress: TextIO | None = None) -> Callable[[str], tuple[bool, str]]:
     """The deep mode of 1.1, as a callable the dump check runs after its own checks pass."""
 
     def check(path: str) -> tuple[bool, str]:
         try:
-            return verify_on_host(spec, host, path, base=base)
+            return verify_on_host(spec, host, path, base=base, progress=progress)
         except DeploylogError as exc:
             return False, str(exc)
 

@@ -1,37 +1,43 @@
 """Take the phase-1 backups the template's way, so nobody types them by hand.
 
-  pg_dump -Fc          -> <backup_dir>/<db>_PRE_DEPLOY_<ts>.dump
+  pg_dump              -> <backup_dir>/<db>_PRE_DEPLOY_<ts>.dump
+                          ([backup] format: a directory (-Fd, parallel jobs, SHA256SUMS of its files)
+                          or the template's single -Fc file; dump_plan says how)
   tar.gz of the module -> <backup_dir>/<module>_<ts>.tar.gz (one per deployed module; none for a first
                           install with no code yet)
   marker               -> <backup_dir>/DEPLOYMENT_SNAPSHOT_<ts> (sizes + sha256 of the others)
 
-Each file is written under a `.partial` name and renamed when complete, so a
-dump cut short by a full disk or a Ctrl-C never carries the name 1.1 checks,
-and the partial file is removed whatever stopped it. pg_dump waits at most
+Each file (and the dump directory) is written under a `.partial` name and
+renamed when complete, so a dump cut short by a full disk or a Ctrl-C never
+carries the name 1.1 checks, and the partial output is removed whatever
+stopped it (pg_dump is stopped and waited for first). pg_dump waits at most
 `[database] lock_timeout_ms` for each table's lock, and gets the password
-through a passfile, never on its command line.
+through a passfile, never on its command line. Its progress goes to the
+given stream (deploylog.progress), never into a file of the log.
 Runs on the Odoo host itself (local files, local pg_dump).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import re
 import shutil
-import subprocess
 import tarfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 import psycopg
 
 from deploylog import db
 from deploylog.errors import DeploylogError
 from deploylog.files import sha256_file
-from deploylog.hostchecks import backup, pgauth
+from deploylog.hostchecks import backup, dump_plan, dumpdir, pgauth, watch
+from deploylog.progress import Progress, human_bytes
 from deploylog.spec import Spec
 
 
@@ -43,6 +49,7 @@ class Taken:
     path: Path
     size: int
     sha256: str
+    detail: str = ""  # how it was made, for the printout (a dump's format, jobs, compression)
 
 
 def _taken(kind: str, path: Path) -> Taken:
@@ -71,9 +78,12 @@ def _publishing(target: Path) -> Iterator[Path]:
     partial = target.with_name(target.name + ".partial")
     try:
         yield partial
-        partial.rename(target)
+        partial.rename(target)  # a directory dump too: one rename, never half a directory under the final name
     finally:
-        partial.unlink(missing_ok=True)
+        if partial.is_dir():
+            shutil.rmtree(partial, ignore_errors=True)
+        else:
+            partial.unlink(missing_ok=True)
 
 
 # pg_dump locks every table it dumps in a few batched statements: "LOCK TABLE public.a, public.b IN ACCESS SHARE MODE"
@@ -113,8 +123,11 @@ def _dump_error(spec: Spec, stderr: str, conninfo: str) -> str:
     return f"pg_dump of {name} failed: {(errors or lines or ['pg_dump failed'])[-1]}"
 
 
-def dump_database(spec: Spec, target: Path, dsn: str | None = None) -> Taken:
-    """pg_dump -Fc of the configured database; the password (if any) reaches pg_dump through a passfile, never argv."""
+def dump_database(spec: Spec, target: Path, dsn: str | None = None, progress: TextIO | None = None) -> Taken:
+    """pg_dump of the configured database as [backup] says; the password (if any) reaches pg_dump through a passfile, never argv.
+
+    progress: where to show how far pg_dump is (a terminal line, or plain lines); None: nowhere.
+    """
     conninfo = db.conninfo_for(
         dsn if dsn is not None else spec.database.dsn,
         spec.database.name,
@@ -122,21 +135,32 @@ def dump_database(spec: Spec, target: Path, dsn: str | None = None) -> Taken:
         spec.database.lock_timeout_ms,
         spec.database.connect_timeout_s,
     )
+    plan = dump_plan.resolve(spec, pg_binary(spec, "pg_dump"))
     # pg_dump sets its own lock_timeout to 0 (waits forever); --lock-wait-timeout bounds the wait for each table's lock
     wait = [f"--lock-wait-timeout={spec.database.lock_timeout_ms}"] if spec.database.lock_timeout_ms > 0 else []
+    sizes = watch.estimate(conninfo) if progress is not None else None
     with _publishing(target) as partial, pgauth.credentials(conninfo, local=True) as creds:
-        argv = [
-            pg_binary(spec, "pg_dump"),
-            "--format=custom",
-            f"--file={partial}",
-            "--no-password",
-            *wait,
-            f"--dbname={creds.conninfo}",
-        ]
-        out = subprocess.run(argv, capture_output=True, text=True, check=False, env={**os.environ, **creds.env})
-        if out.returncode != 0:
-            raise DeploylogError(_dump_error(spec, out.stderr, conninfo))
-    return _taken("dump", target)
+        argv = [plan.binary, *plan.options(), "--verbose", f"--file={partial}", "--no-password", *wait, f"--dbname={creds.conninfo}"]
+        with Progress(
+            f"pg_dump {spec.database.name}",
+            total=len(sizes.tables) if sizes else None,
+            unit="tables",
+            size=(sizes.table_bytes or None) if sizes else None,
+            stream=progress,
+        ) as bar:
+            if sizes:
+                bar.say(f"{plan.describe()}; database {human_bytes(sizes.database_bytes)}, tables ~{human_bytes(sizes.table_bytes)}")
+            else:
+                bar.say(plan.describe())
+            tracker = watch.DumpWatch(bar, sizes.tables if sizes else {}, parallel=plan.jobs > 1)
+            returncode, stderr = watch.run_watched(argv, {**os.environ, **creds.env}, partial, bar, tracker)
+            if returncode != 0:
+                raise DeploylogError(_dump_error(spec, stderr, conninfo))
+        written = dumpdir.write_manifest(partial) if plan.format == "directory" else None
+    if written is None:
+        return dataclasses.replace(_taken("dump", target), detail=plan.describe())
+    detail = f"{plan.describe()}; {written.files} files, sha256 of its {dumpdir.MANIFEST}"
+    return Taken("dump", target, written.size, written.sha256, detail)
 
 
 def archive_module(spec: Spec, target: Path, module: str = "") -> Taken:
@@ -168,8 +192,14 @@ def write_marker(spec: Spec, target: Path, when: dt.datetime, taken: list[Taken]
     return _taken("marker", target)
 
 
-def take_backups(spec: Spec, backup_dir: str | None = None, dsn: str | None = None, when: dt.datetime | None = None) -> list[Taken]:
-    """Dump, module archives, marker - in that order; the marker records the others."""
+def take_backups(
+    spec: Spec,
+    backup_dir: str | None = None,
+    dsn: str | None = None,
+    when: dt.datetime | None = None,
+    progress: TextIO | None = None,
+) -> list[Taken]:
+    """Dump, module archives, marker - in that order; the marker records the others. progress: as dump_database."""
     when = when or dt.datetime.now(dt.UTC)
     stamp = backup.stamp(when)
     directory = Path(backup_dir or spec.paths.backup_dir)
@@ -187,7 +217,7 @@ def take_backups(spec: Spec, backup_dir: str | None = None, dsn: str | None = No
     taken = [n for n in names if n.exists()]
     if taken:  # a backup is evidence: never replaced silently
         raise DeploylogError(f"{taken[0]} already exists: wait a second and run again")
-    dump = dump_database(spec, names[0], dsn)
+    dump = dump_database(spec, names[0], dsn, progress)
     archived = [archive_module(spec, target, module) for module, target in archives.items()]
     marker = write_marker(spec, names[-1], when, [dump, *archived])
     return [dump, *archived, marker]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TextIO
 
 import pytest
 import testinfra
@@ -22,7 +22,7 @@ from deploylog import baseline as baseline_mod
 from deploylog import db, manual
 from deploylog.hostchecks import logs, service
 from deploylog.log import state as state_mod
-from deploylog.pytest_plugin import context, xdist
+from deploylog.pytest_plugin import context, terminal, xdist
 from deploylog.result import MANUAL, NA, PASS, CheckResult
 from deploylog.spec import Check, Spec
 
@@ -65,6 +65,15 @@ def check_baseline(request: pytest.FixtureRequest, declared_check: Check) -> dic
         return None
     stored: baseline_mod.Baseline = request.getfixturevalue("baseline")
     return stored.data
+
+
+@pytest.fixture(scope="session")
+def progress_stream(pytestconfig: pytest.Config) -> TextIO | None:
+    """Where long work in a test (the restore check of 1.1, phase 0) shows progress: the terminal, past pytest's capture.
+
+    Give it to deploylog.progress.Progress(stream=...); None in an xdist worker (Progress then shows nothing).
+    """
+    return terminal.progress_stream(pytestconfig)
 
 
 @pytest.fixture(scope="session")
