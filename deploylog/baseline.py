@@ -149,9 +149,15 @@ def capture(snap: Snapshot, spec: Spec, started_at: dt.datetime, staging: Path, 
     return data
 
 
+# The payment layout of a database without the account module (a stock or website deployment, say).
+NO_PAYMENTS = "none"
+
+
 def schema_of(snap: Snapshot) -> dict[str, str]:
-    """The Odoo release and payment layout the baseline's figures and fingerprints were computed on."""
-    return {"version": odoo.version(snap).latest_version, "payments": odoo.payment_layout(snap).key}
+    """The Odoo release and payment layout the baseline's figures and fingerprints were computed on
+    (NO_PAYMENTS where the database has no account_payment: nothing there depends on the layout)."""
+    has_payments = odoo.layout(snap).has_table("account_payment")
+    return {"version": odoo.version(snap).latest_version, "payments": odoo.payment_layout(snap).key if has_payments else NO_PAYMENTS}
 
 
 def schema_line(data: dict[str, Any]) -> str:

@@ -325,10 +325,20 @@ def layout_note(snap: Snapshot, reads: Reads) -> str:
     return payment_note(snap) if "account_payment" in reads.tables else ""
 
 
+def _without_payments(snap: Snapshot) -> bool:
+    try:
+        return not layout(snap).has_table("account_payment")
+    except DeploylogError:  # the catalogue unreadable: detection below says why
+        return False
+
+
 def describe(snap: Snapshot) -> str:
     """The log header's line: version and layouts as detected, or why they could not be (never raises)."""
     parts = []
     for what, detect in (("version", version), ("payments", payment_layout), ("groups", group_layout)):
+        if what == "payments" and _without_payments(snap):
+            parts.append("no account_payment (account not installed)")
+            continue
         try:
             found = detect(snap)
         except DeploylogError as exc:

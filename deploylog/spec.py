@@ -101,11 +101,14 @@ class Backup:
     compression: "auto" (the fastest the installed pg_dump has: zstd:1, else lz4, else gzip:1), "default"
         (pg_dump's own, gzip level 6 for the custom format), "none", or METHOD[:LEVEL] with METHOD gzip, lz4
         or zstd (lz4 and zstd need pg_dump 16 or later built with them)
+    required_tables: the tables whose data 1.1 and P.2 require in the dump; empty: every table a [[protect]]
+        set names with `table` (a set's `query` is not read for names: list its tables here)
     """
 
     format: str = "directory"
     jobs: int = 0
     compression: str = "auto"
+    required_tables: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

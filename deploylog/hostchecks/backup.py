@@ -34,8 +34,7 @@ from deploylog.result import CheckResult, failed, passed
 from deploylog.spec import Module, Spec
 
 STAMP = "%Y%m%d_%H%M%S"
-# Tables whose data the dump must hold; the reconciliation table is added from deploy.toml.
-PROTECTED_TABLES = ("account_payment", "account_move", "account_move_line")
+# Odoo's reconciliation tables: required in the dump wherever the database has them (with [reconciliation]'s).
 OPTIONAL_PROTECTED = ("account_partial_reconcile", "account_full_reconcile")
 
 
@@ -214,12 +213,18 @@ def read_whole_dump(spec: Spec, host: Host, path: str) -> str:
 
 
 def required_tables(spec: Spec, listing: Listing) -> list[str]:
-    wanted = list(PROTECTED_TABLES)
-    reconciliation = (spec.reconciliation.table,) if spec.reconciliation else ()
-    for table in (*OPTIONAL_PROTECTED, *reconciliation):
-        if table in listing.tables:  # only where the database has the table at all
+    """The tables whose data the dump must hold: [backup] required_tables, else the [[protect]] sets' tables;
+    an optional set's table and the reconciliation tables only where the dump's database has them."""
+    wanted = list(spec.backup.required_tables)
+    maybe = [*OPTIONAL_PROTECTED, *((spec.reconciliation.table,) if spec.reconciliation else ())]
+    if not wanted:
+        for entry in spec.protect:
+            if entry.table and not entry.table.startswith("{"):  # a fragment ({reconciliation.table}) is added above
+                (maybe if entry.optional else wanted).append(entry.table)
+    for table in maybe:
+        if table in listing.tables and table not in wanted:  # only where the database has the table at all
             wanted.append(table)
-    return wanted
+    return list(dict.fromkeys(wanted))
 
 
 def leading_version(text: str) -> str:
