@@ -15,6 +15,7 @@ from deploylog import baseline as baseline_mod
 from deploylog import db, fingerprint, protect
 from deploylog import spec as spec_mod
 from deploylog.demo.simulate import upgrade_module
+from deploylog.errors import DeploylogError
 
 SHIPPED = ("5.1", "5.2", "5.3", "5.4")
 # a table of Odoo's own, with sub-counts over its columns
@@ -228,6 +229,27 @@ def test_the_fallback_digest_of_older_servers_names_the_rows_too(odoo_db, tmp_pa
     try:
         changes = fingerprint.diff(snap, spec, payments, fingerprint.MD5, before.as_dict(), tmp_path / "payments.tsv")
         assert changes is not None and (changes.changed, changes.added, changes.removed) == ([victim], [], [])
+    finally:
+        snap.close()
+
+
+def test_a_column_without_a_hash_function_is_an_error_saying_to_cast_it(odoo_db):
+    shipped = spec_mod.load(spec_mod.Path(__file__).resolve().parents[1] / "deploy.toml")
+    entry = spec_mod.Protect(
+        name="payloads", item="5.5", title="Payloads", query="SELECT id, json_build_object('n', name) FROM res_partner"
+    )
+    spec = dataclasses.replace(
+        shipped, database=dataclasses.replace(shipped.database, name=odoo_db.name, dsn=odoo_db.dsn), protect=(entry,)
+    )
+    snap = db.open_snapshot(spec)
+    try:
+        with pytest.raises(DeploylogError) as caught:
+            fingerprint.compute(snap, spec, entry, fingerprint.XOR)
+        assert str(caught.value) == (
+            "[[protect]] payloads: a column of type json cannot be hashed (PostgreSQL has no hash function for it): "
+            "cast it in the set's SQL, e.g. column::text"
+        )
+        assert snap.scalar("SELECT 1") == 1  # the snapshot goes on
     finally:
         snap.close()
 
