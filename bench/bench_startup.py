@@ -1,0 +1,76 @@
+"""Start-up of the log suite: `pytest --co` with the plugins loaded (issue 12, item 5).
+
+    .venv/bin/python bench/bench_startup.py --runs 9
+
+Runs each command --runs times, alternating, and prints the median wall time and the
+median CPU time (user + sys of the child, the steadier figure on a shared machine).
+`-p no:deploylog` is the floor: pytest and the other plugins (html, json-report,
+testinfra, xdist, metadata, dependency) without deploylog's own.
+
+The children run with bytecode caching on (PYTHONDONTWRITEBYTECODE removed from their
+environment), as an installed deploylog runs: without it every deploylog module is
+compiled from source at each start-up. `--no-bytecode` measures that case instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+COMMANDS = {
+    "pytest --co -m phase0": [str(BIN / "pytest"), "--co", "-q", "-m", "phase0"],
+    "pytest --co -m phase0 -p no:deploylog": [str(BIN / "pytest"), "--co", "-q", "-m", "phase0", "-p", "no:deploylog"],
+    "python -c pass": [sys.executable, "-c", "pass"],
+    "deploylog --help": [str(BIN / "deploylog"), "--help"],
+}
+
+
+def one_run(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall, cpu) seconds of one run of argv in the project root."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode not in (0, 5):
+        raise SystemExit(f"{' '.join(argv)}: exit status {done.returncode}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--no-bytecode", action="store_true", help="keep PYTHONDONTWRITEBYTECODE=1 (no .pyc cache)")
+    args = parser.parse_args()
+    env = dict(os.environ)
+    if args.no_bytecode:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    else:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in COMMANDS}
+    for argv in COMMANDS.values():  # warm the file cache and the bytecode once
+        one_run(argv, env)
+    for _ in range(args.runs):
+        for name, argv in COMMANDS.items():
+            samples[name].append(one_run(argv, env))
+    cache = "no bytecode cache" if args.no_bytecode else "bytecode cached"
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores, {args.runs} runs each, {cache}")
+    print(f"{'command':45} {'wall median':>12} {'cpu median':>11} {'cpu min':>8}")
+    for name, runs in samples.items():
+        walls = [w for w, _ in runs]
+        cpus = [c for _, c in runs]
+        print(f"{name:45} {statistics.median(walls):11.3f}s {statistics.median(cpus):10.3f}s {min(cpus):7.3f}s")
+
+
+if __name__ == "__main__":
+    main()
