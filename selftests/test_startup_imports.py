@@ -23,7 +23,13 @@ def pytest_collection_finish(session):
         json.dump({"modules": sorted(sys.modules), "items": len(session.items)}, out)
 """
 THIRD_PARTY = ("psycopg", "psycopg_binary", "jinja2", "testinfra", "lxml")
-RENDERING = ("deploylog.log.render_html", "deploylog.log.render_md", "deploylog.log.publish", "deploylog.log.signing", "deploylog.log.actions")
+RENDERING = (
+    "deploylog.log.render_html",
+    "deploylog.log.render_md",
+    "deploylog.log.publish",
+    "deploylog.log.signing",
+    "deploylog.log.actions",
+)
 # pytest-html imports Jinja2 and pytest-testinfra imports testinfra as they load: without them, only deploylog is left to import them.
 WITHOUT_THEIR_PLUGINS = ("-p", "no:html", "-p", "no:html_fixtures", "-p", "no:pytest11.testinfra")
 
@@ -48,8 +54,8 @@ def offenders(modules: list[str], packages: tuple[str, ...]) -> list[str]:
 def test_collection_imports_no_driver_renderer_or_host_library(tmp_path):
     found = collect(tmp_path, *WITHOUT_THEIR_PLUGINS)
     modules = found["modules"]
-    assert found["items"] > 20  # the whole log suite was collected ...
-    assert {"deploylog.pytest_plugin.plugin", "deploylog.dbchecks", "deploylog.hostchecks.restore"} <= set(modules)  # ... through the plugin
+    assert found["items"] > 20  # the whole log suite was collected, through the plugin
+    assert {"deploylog.pytest_plugin.plugin", "deploylog.dbchecks", "deploylog.hostchecks.restore"} <= set(modules)
     assert offenders(modules, THIRD_PARTY) == []
     assert offenders(modules, RENDERING) == []
 
