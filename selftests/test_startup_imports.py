@@ -72,3 +72,13 @@ def test_the_dump_sees_what_collection_imports(tmp_path):
     """The other way: a plugin that imports psycopg at start-up is seen (`-p psycopg` loads the package as a plugin)."""
     modules = collect(tmp_path, *WITHOUT_THEIR_PLUGINS, "-p", "psycopg")["modules"]
     assert "psycopg" in offenders(modules, THIRD_PARTY)
+
+
+def test_the_command_line_parser_imports_no_driver_or_renderer():
+    """`deploylog --help` builds every subcommand's parser, and imports only that: the commands import the rest when run."""
+    script = "import json, sys\nfrom deploylog import cli\ncli.build_parser()\nprint(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, check=True)
+    modules = json.loads(done.stdout)
+    assert "deploylog.commands.demo" in modules and "deploylog.commands.render" in modules
+    assert offenders(modules, THIRD_PARTY) == []
+    assert offenders(modules, RENDERING) == []
