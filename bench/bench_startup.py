@@ -34,11 +34,11 @@ COMMANDS = {
 }
 
 
-def one_run(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+def one_run(argv: list[str], env: dict[str, str], root: Path = ROOT) -> tuple[float, float]:
     """(wall, cpu) seconds of one run of argv in the project root."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    done = subprocess.run(argv, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode not in (0, 5):
@@ -51,25 +51,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--no-bytecode", action="store_true", help="keep PYTHONDONTWRITEBYTECODE=1 (no .pyc cache)")
+    parser.add_argument("--other", type=Path, help="another checkout of deploylog (e.g. the code before a change), timed alternately")
     args = parser.parse_args()
     env = dict(os.environ)
     if args.no_bytecode:
         env["PYTHONDONTWRITEBYTECODE"] = "1"
     else:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
-    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in COMMANDS}
-    for argv in COMMANDS.values():  # warm the file cache and the bytecode once
-        one_run(argv, env)
+    trees = [("", ROOT, env)]
+    if args.other:  # its deploylog package first on the path, ahead of the editable install's
+        trees.append((f"[{args.other.name}] ", args.other.resolve(), {**env, "PYTHONPATH": str(args.other.resolve())}))
+    runs = [(prefix + name, argv, root, tree_env) for prefix, root, tree_env in trees for name, argv in COMMANDS.items()]
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name, *_ in runs}
+    for _, argv, root, tree_env in runs:  # warm the file cache and the bytecode once
+        one_run(argv, tree_env, root)
     for _ in range(args.runs):
-        for name, argv in COMMANDS.items():
-            samples[name].append(one_run(argv, env))
+        for name, argv, root, tree_env in runs:
+            samples[name].append(one_run(argv, tree_env, root))
     cache = "no bytecode cache" if args.no_bytecode else "bytecode cached"
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores, {args.runs} runs each, {cache}")
-    print(f"{'command':45} {'wall median':>12} {'cpu median':>11} {'cpu min':>8}")
-    for name, runs in samples.items():
-        walls = [w for w, _ in runs]
-        cpus = [c for _, c in runs]
-        print(f"{name:45} {statistics.median(walls):11.3f}s {statistics.median(cpus):10.3f}s {min(cpus):7.3f}s")
+    print(f"{'command':55} {'wall median':>12} {'cpu median':>11} {'cpu min':>8}")
+    for name, timed in samples.items():
+        walls = [w for w, _ in timed]
+        cpus = [c for _, c in timed]
+        print(f"{name:55} {statistics.median(walls):11.3f}s {statistics.median(cpus):10.3f}s {min(cpus):7.3f}s")
 
 
 if __name__ == "__main__":
