@@ -4,8 +4,9 @@
 
 Runs each command --runs times, alternating, and prints the median wall time and the
 median CPU time (user + sys of the child, the steadier figure on a shared machine).
-`-p no:deploylog` is the floor: pytest and the other plugins (html, json-report,
-testinfra, xdist, metadata, dependency) without deploylog's own.
+`-p no:deploylog` still imports the log's test modules (and the checks they import);
+the floor, pytest and the other plugins (html, json-report, testinfra, xdist, metadata,
+dependency) with no deploylog code at all, collects one empty test file instead.
 
 The children run with bytecode caching on (PYTHONDONTWRITEBYTECODE removed from their
 environment), as an installed deploylog runs: without it every deploylog module is
@@ -20,6 +21,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,6 +31,7 @@ BIN = Path(sys.executable).parent
 COMMANDS = {
     "pytest --co -m phase0": [str(BIN / "pytest"), "--co", "-q", "-m", "phase0"],
     "pytest --co -m phase0 -p no:deploylog": [str(BIN / "pytest"), "--co", "-q", "-m", "phase0", "-p", "no:deploylog"],
+    "floor: pytest --co of an empty file, -p no:deploylog": [str(BIN / "pytest"), "--co", "-q", "-p", "no:deploylog", "EMPTY"],
     "python -c pass": [sys.executable, "-c", "pass"],
     "deploylog --help": [str(BIN / "deploylog"), "--help"],
 }
@@ -58,10 +61,13 @@ def main() -> None:
         env["PYTHONDONTWRITEBYTECODE"] = "1"
     else:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
+    empty = Path(tempfile.mkdtemp(prefix="bench-startup-")) / "test_empty.py"
+    empty.write_text("def test_nothing():\n    pass\n")
+    commands = {name: [str(empty) if arg == "EMPTY" else arg for arg in argv] for name, argv in COMMANDS.items()}
     trees = [("", ROOT, env)]
     if args.other:  # its deploylog package first on the path, ahead of the editable install's
         trees.append((f"[{args.other.name}] ", args.other.resolve(), {**env, "PYTHONPATH": str(args.other.resolve())}))
-    runs = [(prefix + name, argv, root, tree_env) for prefix, root, tree_env in trees for name, argv in COMMANDS.items()]
+    runs = [(prefix + name, argv, root, tree_env) for prefix, root, tree_env in trees for name, argv in commands.items()]
     samples: dict[str, list[tuple[float, float]]] = {name: [] for name, *_ in runs}
     for _, argv, root, tree_env in runs:  # warm the file cache and the bytecode once
         one_run(argv, tree_env, root)
