@@ -17,9 +17,7 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from testinfra.host import Host
+from typing import TYPE_CHECKING, Any
 
 from deploylog import checks, fingerprint, odoo, protect
 from deploylog.db import Identity, Snapshot
@@ -29,6 +27,9 @@ from deploylog.hostchecks import backup, hostio
 from deploylog.hostchecks import code as code_checks
 from deploylog.log import query
 from deploylog.spec import Spec
+
+if TYPE_CHECKING:  # imported where used: start-up (pytest --co, the CLI) needs none of it
+    from testinfra.host import Host
 
 # 2: the code HEAD before the deployment is recorded per host (code.hosts.<host name>.head)
 # 3: the protected sets are deploy.toml's [[protect]] entries, each with its count and sub-counts from the scan of its

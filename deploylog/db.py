@@ -13,17 +13,18 @@ import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from typing import Any, ParamSpec, TypeVar, cast
-
-import psycopg
-import psycopg.errors
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
 from deploylog import access, faults
 from deploylog.errors import DeploylogError, QueryFailedError
 from deploylog.result import CheckResult
 from deploylog.spec import Database, Spec
+
+if TYPE_CHECKING:  # imported where used: start-up (pytest --co, the CLI) needs none of it
+    import psycopg
+    from psycopg import sql
+
+    Query = str | sql.SQL | sql.Composed
 
 APPLICATION_NAME = "deploylog"
 # A session that sits idle inside its snapshot is ended by the server itself.
@@ -37,6 +38,9 @@ def conninfo_for(dsn: str, dbname: str, statement_timeout_ms: int, lock_timeout_
     PGDATABASE names one, so libpq's own conventions keep working.
     """
     import os
+
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
     try:
         given = conninfo_to_dict(dsn)
@@ -61,6 +65,8 @@ def conninfo_for(dsn: str, dbname: str, statement_timeout_ms: int, lock_timeout_
 
 def connect(spec: Spec) -> psycopg.Connection:
     """Open the read-only connection described by the Spec; one-line error when it fails."""
+    import psycopg
+
     conninfo = conninfo_for(
         spec.database.dsn,
         spec.database.name,
@@ -79,6 +85,8 @@ def connect(spec: Spec) -> psycopg.Connection:
 
 def conninfo_safe(conninfo: str) -> str:
     """Connection target for evidence: host, port, dbname, user; never a password."""
+    from psycopg.conninfo import conninfo_to_dict
+
     parts = conninfo_to_dict(conninfo)
     shown = {k: parts[k] for k in ("host", "port", "dbname", "user") if parts.get(k)}
     return " ".join(f"{k}={v}" for k, v in shown.items()) or "libpq defaults (PG* variables)"
@@ -100,7 +108,6 @@ class Identity:
         return f"database {self.database!r} (oid {self.oid}) on cluster {self.system_identifier}"
 
 
-Query = str | sql.SQL | sql.Composed
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -149,6 +156,9 @@ class Snapshot:
         self._begin(conn, shared)
 
     def _begin(self, conn: psycopg.Connection, shared: str | None) -> None:
+        import psycopg
+        from psycopg import sql
+
         self.conn = conn
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         conn.read_only = True
@@ -167,9 +177,13 @@ class Snapshot:
 
     def shown(self, query: Query, params: Any = None) -> str:
         """The statement as the server ran it, parameters inlined (for the log's "SQL that ran")."""
+        import psycopg
+
         return psycopg.ClientCursor(self.conn).mogrify(query, params)
 
     def _as_ran(self, query: Query, params: Any) -> str:
+        import psycopg
+
         if params is None:
             return self.text(query)
         try:
@@ -229,6 +243,8 @@ class Snapshot:
 
     def _guarded(self, name: str, compute: Callable[[], T], reads: access.Reads | None = None) -> T:
         """compute() in its own savepoint after checking what it `reads`; a failure is remembered under `name`."""
+        import psycopg
+
         self._depth += 1
         try:
             if self._depth == 1 and self._lost is not None:
@@ -251,6 +267,8 @@ class Snapshot:
         return value
 
     def _describe(self, exc: psycopg.Error, name: str, reads: access.Reads | None) -> DeploylogError:
+        import psycopg
+
         while isinstance(exc.__context__, psycopg.Error):  # the server's error, not the failed rollback after it
             exc = exc.__context__
         conn_lost = faults.is_connection_lost(exc, self.conn)
@@ -273,6 +291,8 @@ class Snapshot:
 
     def _role(self) -> tuple[str, str]:
         """(role, role as a GRANT names it); ('', '') when even that cannot be read."""
+        import psycopg
+
         try:
             with self.conn.transaction():
                 return self.catalog.role, self.catalog.quoted_role
@@ -281,6 +301,8 @@ class Snapshot:
 
     def _lock_holders(self, reads: access.Reads | None) -> str:
         """Which of the figure's tables another session holds locked, and by whom (best effort)."""
+        import psycopg
+
         if reads is None:
             return ""
         try:
@@ -293,6 +315,8 @@ class Snapshot:
 
     def _open_new_snapshot(self) -> None:
         """After a lost connection: connect again and read the database from a new snapshot (said in the evidence)."""
+        import psycopg
+
         lost = self._lost
         assert lost is not None
         self.close()
@@ -351,6 +375,8 @@ class Snapshot:
 
     def close(self) -> None:
         """End the transaction and the connection; never raises (a lost connection is already closed)."""
+        import psycopg
+
         with suppress(psycopg.Error, RuntimeError):
             self._transaction.__exit__(None, None, None)  # rolls back: the transaction is read-only
         with suppress(psycopg.Error):

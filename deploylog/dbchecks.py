@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
-
-from testinfra.host import Host
+from typing import TYPE_CHECKING, Any
 
 from deploylog import baseline as baseline_mod
 from deploylog import fingerprint, odoo, protect
@@ -21,6 +19,9 @@ from deploylog.errors import DeploylogError, MissingObjectError
 from deploylog.figures import Comparison, Distribution, Integrity
 from deploylog.result import CheckResult, errored, failed, not_applicable, verdict
 from deploylog.spec import Module, Protect, Spec, given
+
+if TYPE_CHECKING:  # imported where used: start-up (pytest --co, the CLI) needs none of it
+    from testinfra.host import Host
 
 MAX_IDS_SHOWN = 20
 

@@ -8,11 +8,12 @@ then report that line (ERROR), never a psycopg traceback, and never the
 from __future__ import annotations
 
 import re
-
-import psycopg
-from psycopg import errors
+from typing import TYPE_CHECKING
 
 from deploylog.errors import DeploylogError, PrivilegeError, QueryFailedError
+
+if TYPE_CHECKING:  # imported where used: start-up (pytest --co, the CLI) needs none of it
+    import psycopg
 
 # "permission denied for table x" / "... for schema x" / "... for function x"
 DENIED = re.compile(r"permission denied for (table|relation|view|sequence|schema|function) (\S+)")
@@ -33,6 +34,9 @@ def first_line(exc: BaseException) -> str:
 
 def is_connection_lost(exc: BaseException, conn: psycopg.Connection) -> bool:
     """The session is gone (terminated, server restart, network): nothing more runs on it."""
+    import psycopg
+    from psycopg import errors
+
     if conn.closed or conn.broken:
         return True
     gone = errors.AdminShutdown | errors.CrashShutdown | errors.IdleInTransactionSessionTimeout | psycopg.InterfaceError
@@ -55,6 +59,8 @@ def describe(
     lock_holders: str = "",
 ) -> DeploylogError:
     """The one-line error a failed figure reports (PrivilegeError carries the GRANT that fixes it)."""
+    from psycopg import errors
+
     detail = first_line(exc)
     if is_connection_lost(exc, conn):
         return QueryFailedError(

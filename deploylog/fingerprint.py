@@ -30,16 +30,17 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import psycopg
-from psycopg import sql
+from typing import TYPE_CHECKING, Any
 
 from deploylog import protect
 from deploylog.access import did_you_mean
 from deploylog.db import Snapshot
 from deploylog.errors import DeploylogError, MissingObjectError
 from deploylog.spec import Protect, Spec
+
+if TYPE_CHECKING:  # imported where used: start-up (pytest --co, the CLI) needs none of it
+    import psycopg
+    from psycopg import sql
 
 BUCKET_SHIFT = 10
 NO_HASH = re.compile(r"could not identify an? (?:extended )?hash function for type (?P<type>.+)$")
@@ -50,23 +51,23 @@ class Method:
     """How a row is hashed and a bucket folded."""
 
     name: str
-    row_hash: sql.SQL  # over the whole row `s`
-    bucket_digest: sql.SQL  # an aggregate over r.h (r.id the row id)
+    row_hash: str  # SQL over the whole row `s`
+    bucket_digest: str  # SQL of an aggregate over r.h (r.id the row id)
     per_major: bool  # comparable only on the PostgreSQL major version it was computed on
     summary: str
 
 
 XOR = Method(
     "hash_record_extended+bit_xor",
-    sql.SQL("hash_record_extended(s, 0)"),
-    sql.SQL("to_hex(bit_xor(r.h))"),
+    "hash_record_extended(s, 0)",
+    "to_hex(bit_xor(r.h))",
     per_major=True,
     summary="per row hash_record_extended(row, 0) (64 bits), per bucket count and bit_xor",
 )
 MD5 = Method(
     "md5+string_agg",
-    sql.SQL("left(md5(s::text), 16)"),
-    sql.SQL("md5(string_agg(r.h, '' ORDER BY r.id))"),
+    "left(md5(s::text), 16)",
+    "md5(string_agg(r.h, '' ORDER BY r.id))",
     per_major=False,
     summary="per row md5 of its text (64 bits kept), per bucket count and md5 of the hashes in id order",
 )
@@ -139,24 +140,34 @@ def _digest(buckets: dict[str, list[Any]]) -> str:
 
 
 def _count_column(n: int) -> sql.Identifier:
+    from psycopg import sql
+
     return sql.Identifier(f"deploylog_count_{n}")
 
 
 def hashed_rows(found: protect.Rows, method: Method) -> sql.Composed:
     """SELECT id, h (the row hash), the sub-counts' conditions: one row per row of the set."""
+    from psycopg import sql
+
     assert found.select is not None
     conditions = sql.SQL("").join(sql.SQL(", ({}) AS {}").format(expr, _count_column(n)) for n, (_, expr) in enumerate(found.counts))
     return sql.SQL("SELECT s.id, {h} AS h{conditions} FROM ({select}) AS s(id)").format(
-        h=method.row_hash, conditions=conditions, select=found.select
+        h=sql.SQL(method.row_hash), conditions=conditions, select=found.select
     )
 
 
 def bucket_query(found: protect.Rows, method: Method, lines: bool = False) -> sql.Composed:
     """Per bucket: count, digest, each sub-count (and, at phase 0, the bucket's id/hash lines)."""
+    from psycopg import sql
+
     counts = sql.SQL("").join(sql.SQL(", count(*) FILTER (WHERE r.{})").format(_count_column(n)) for n in range(len(found.counts)))
     export = sql.SQL(", string_agg(r.id::text || E'\\t' || r.h::text || E'\\n', '')") if lines else sql.SQL("")
     return sql.SQL("SELECT r.id >> {shift}, count(*), {digest}{counts}{export} FROM ({rows}) r GROUP BY 1").format(
-        shift=sql.Literal(BUCKET_SHIFT), digest=method.bucket_digest, counts=counts, export=export, rows=hashed_rows(found, method)
+        shift=sql.Literal(BUCKET_SHIFT),
+        digest=sql.SQL(method.bucket_digest),
+        counts=counts,
+        export=export,
+        rows=hashed_rows(found, method),
     )
 
 
@@ -197,6 +208,8 @@ def _explained(snap: Snapshot, entry: Protect, exc: psycopg.Error) -> Absent | N
 def compute(snap: Snapshot, spec: Spec, entry: Protect, method: Method) -> Fingerprint | Absent:
     """The set's count, sub-counts and per-bucket digests, in one scan aggregated in SQL (memoised per snapshot,
     which compares with one digest: the baseline's)."""
+    import psycopg
+
     found = protect.rows(snap, spec, entry)
     if found.select is None:
         return Absent(found.absent)
@@ -219,6 +232,9 @@ def compute(snap: Snapshot, spec: Spec, entry: Protect, method: Method) -> Finge
 def plan(snap: Snapshot, spec: Spec, entry: Protect) -> None:
     """P.7, a day ahead: the set's fingerprint query is planned (EXPLAIN, nothing read): a missing table or column,
     a privilege or a syntax error is a DeploylogError naming the entry; an optional set's absent table is none."""
+    import psycopg
+    from psycopg import sql
+
     found = protect.rows(snap, spec, entry)
     if found.select is None:
         return
@@ -243,6 +259,8 @@ def export_rows(snap: Snapshot, spec: Spec, entry: Protect, method: Method, path
     so neither the rows nor a per-row protocol message reach Python. The
     fingerprint is memoised: the baseline reads each set once.
     """
+    import psycopg
+
     found = protect.rows(snap, spec, entry)
     if found.select is None:
         return Absent(found.absent)
@@ -300,6 +318,8 @@ def changed_buckets(before: dict[str, Any], now: Fingerprint) -> list[int]:
 
 def diff(snap: Snapshot, spec: Spec, entry: Protect, method: Method, before: dict[str, Any], rows_file: Path | None) -> Diff | None:
     """Row ids that differ between the baseline fingerprint and now; None when the set is unchanged."""
+    from psycopg import sql
+
     now = compute(snap, spec, entry, method)
     assert isinstance(now, Fingerprint)
     if now.digest == before["digest"]:

@@ -31,14 +31,15 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
-
-from psycopg import sql
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from deploylog.access import Reads, close_matches, did_you_mean
 from deploylog.db import IDENTITY_READS, Snapshot
 from deploylog.errors import DeploylogError, MissingObjectError, PrivilegeError
 from deploylog.spec import Spec, given
+
+if TYPE_CHECKING:  # imported where used: start-up (pytest --co, the CLI) needs none of it
+    from psycopg import sql
 
 # The tables whose columns decide the layout (read once from pg_catalog, whatever the role may read).
 LAYOUT_TABLES = (
@@ -90,8 +91,8 @@ class Version:
 
 # The payment -> journal entry join: payments are counted from account_payment alone (Odoo 18's
 # move_id may be NULL), the entry LEFT JOINed only where one of its columns is wanted.
-PAYMENTS_WITH_ENTRY = sql.SQL("account_payment p LEFT JOIN account_move m ON m.id = p.move_id")
-PAYMENTS_ALONE = sql.SQL("account_payment p")
+PAYMENTS_WITH_ENTRY = "account_payment p LEFT JOIN account_move m ON m.id = p.move_id"
+PAYMENTS_ALONE = "account_payment p"
 
 
 @dataclass(frozen=True)
@@ -113,9 +114,13 @@ class PaymentLayout:
     @property
     def source(self) -> sql.Composable:
         """FROM clause of the payments (`p`), with their entry (`m`) when the payment's columns are the entry's."""
-        return PAYMENTS_WITH_ENTRY if self.alias == "m" else PAYMENTS_ALONE
+        from psycopg import sql
+
+        return sql.SQL(PAYMENTS_WITH_ENTRY if self.alias == "m" else PAYMENTS_ALONE)
 
     def _column(self, name: str) -> sql.Composable:
+        from psycopg import sql
+
         return sql.SQL(f"{self.alias}.{name}")  # constants of this module: SQL text, no identifier quoting
 
     @property
@@ -136,6 +141,8 @@ class PaymentLayout:
 
     def posted(self) -> sql.Composable:
         """The "posted payment" condition of this layout."""
+        from psycopg import sql
+
         return sql.SQL("{} IN ({})").format(self.state, sql.SQL(", ").join(map(sql.Literal, self.posted_states)))
 
     @property
@@ -380,6 +387,8 @@ def payment_distribution(snap: Snapshot, spec: Spec) -> Figure:
     Counted from account_payment alone: on Odoo 18 a payment without a journal
     entry is a payment too.
     """
+    from psycopg import sql
+
     pay = payment_layout(snap)
     lay = layout(snap)
     has_approval = lay.has_column("account_payment", "approval_state")
@@ -506,6 +515,8 @@ def _reconciliation_reads(spec: Spec) -> Reads:
 
 def reconciliation_lines(snap: Snapshot, spec: Spec) -> Figure:
     """Line counts of the configured reconciliation table; values['present'] False when optional and absent."""
+    from psycopg import sql
+
     absent = reconciliation_absent(snap, spec)
     if absent:
         return Figure({"present": False, "reason": absent})
@@ -553,6 +564,7 @@ def reconciliation_lines(snap: Snapshot, spec: Spec) -> Figure:
 
 def reconciled_payments(snap: Snapshot, spec: Spec) -> Figure:
     """Both honest definitions: Odoo's is_reconciled, and the module's reconciliation lines."""
+    from psycopg import sql
 
     def read() -> Figure:
         payments = payment_distribution(snap, spec)
@@ -674,6 +686,8 @@ def workflow_window(snap: Snapshot, spec: Spec) -> Figure:
     "Posted" is the version's (payment_layout): an entry in 'posted' up to Odoo
     17, a payment 'in_process' or 'paid' from Odoo 18.
     """
+    from psycopg import sql
+
     lay = layout(snap)
     if not lay.has_column("account_payment", "approval_state"):
         return Figure({"present": False, "reason": "account_payment.approval_state does not exist (module not installed?)"})

@@ -8,8 +8,7 @@ same ones phases 1 and 3 apply.
 from __future__ import annotations
 
 import posixpath
-
-from testinfra.host import Host
+from typing import TYPE_CHECKING
 
 from deploylog import access, fingerprint, odoo, protect, runbook
 from deploylog.db import Snapshot, on_snapshot
@@ -17,6 +16,9 @@ from deploylog.errors import DeploylogError
 from deploylog.hostchecks import backup, hostio, service
 from deploylog.result import CheckResult, failed, verdict
 from deploylog.spec import Spec
+
+if TYPE_CHECKING:  # imported where used: start-up (pytest --co, the CLI) needs none of it
+    from testinfra.host import Host
 
 GB = 1024**3
 

@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
-
-import psycopg
-from psycopg import sql
+from typing import TYPE_CHECKING, Any
 
 from deploylog import catalogue, fragments, odoo
 from deploylog.access import Reads, did_you_mean
 from deploylog.db import Snapshot
 from deploylog.errors import MissingObjectError
 from deploylog.spec import IDENTIFIER, PROTECT_ORIGIN, Protect, Spec, given, query_parameters
+
+if TYPE_CHECKING:  # imported where used: start-up (pytest --co, the CLI) needs none of it
+    import psycopg
+    from psycopg import sql
 
 ORIGIN = PROTECT_ORIGIN
 # 42P01 is also "missing FROM-clause entry": only this message names a relation that does not exist
@@ -94,6 +95,8 @@ class _Resolver:
         self.note = ""
 
     def fragment(self, name: str) -> sql.Composable:
+        from psycopg import sql
+
         if name in fragments.PAYMENT:
             self.reads = self.reads + odoo.payment_layout(self.snap).reads
             self.note = odoo.payment_note(self.snap)
@@ -112,9 +115,13 @@ class _Resolver:
         return sql.Identifier(value)
 
     def render(self, text: str) -> sql.Composed:
+        from psycopg import sql
+
         return sql.Composed([sql.SQL(p) if isinstance(p, str) else self.fragment(p.name) for p in fragments.parse(text)])
 
     def table(self, name: str) -> sql.Composable:
+        from psycopg import sql
+
         if name.startswith("{"):
             return self.render(name)
         rel = self.snap.catalog.relation(name)
@@ -132,6 +139,8 @@ class _Resolver:
 def rows(snap: Snapshot, spec: Spec, entry: Protect) -> Rows:
     """The set's rows on this database; MissingObjectError naming the entry when a table it needs is absent
     and the entry is not optional (or the name is a typo)."""
+    from psycopg import sql
+
     resolver = _Resolver(snap, spec, entry)
     select: sql.Composed
     if entry.query:
@@ -166,6 +175,8 @@ def absent_reason(entry: Protect, why: str) -> str:
 
 def missing_relation(exc: psycopg.Error) -> str:
     """The relation an 'undefined table' error names ('' for any other error)."""
+    import psycopg
+
     if not isinstance(exc, psycopg.errors.UndefinedTable):
         return ""
     found = MISSING_RELATION.match(exc.diag.message_primary or "")

@@ -12,12 +12,14 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from deploylog import options
-from deploylog.log.model import LogView
 from deploylog.redact import redact
 from deploylog.spec import Spec
+
+if TYPE_CHECKING:  # the log's model: only the commands that record import it (start-up)
+    from deploylog.log.model import LogView
 
 # A subcommand's body: the Spec of this invocation and the parsed arguments -> exit code.
 Run = Callable[[Spec, argparse.Namespace], int]

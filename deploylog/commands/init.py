@@ -14,15 +14,16 @@ import argparse
 import os
 import tempfile
 from pathlib import Path
-
-import psycopg
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from typing import TYPE_CHECKING
 
 from deploylog import options
 from deploylog import spec as spec_mod
 from deploylog.commands.common import Subparsers, add_parser, echo, getter, warn
 from deploylog.errors import DeploylogError
 from deploylog.starter import code, database, template
+
+if TYPE_CHECKING:  # imported where used: start-up (pytest --co, the CLI) needs none of it
+    pass
 
 DESCRIPTION = """\
 Write a starting deploy.toml for deploying MODULE from the code at --from to the code at --to:
@@ -66,6 +67,9 @@ def register(sub: Subparsers) -> None:
 
 def written_dsn(dsn: str) -> tuple[str, bool]:
     """The dsn as deploy.toml keeps it: as given, without its password (and whether it had one)."""
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
     if not dsn:
         return "", False
     try:

@@ -9,7 +9,7 @@ import argparse
 
 from deploylog.commands.common import Subparsers, add_command, echo, recorded
 from deploylog.errors import DeploylogError
-from deploylog.log import actions, records
+from deploylog.log import records
 from deploylog.spec import Spec
 
 SIGN_FIELDS = ("role", "name", "decision")
@@ -20,6 +20,8 @@ INCIDENT_FIELDS = ("description", "severity", "resolution", "approver", "time", 
 
 
 def cmd_record(spec: Spec, args: argparse.Namespace) -> int:
+    from deploylog.log import actions  # the renderers and Jinja2: only the commands that use them import them (start-up)
+
     view = actions.record_manual(spec, args.item, args.status, args.tester, args.notes, args.time, args.scheduled)
     return recorded(f"recorded {args.item} {args.status} by {args.tester}", view)
 
@@ -41,17 +43,23 @@ def signature(args: argparse.Namespace) -> tuple[str, str, str]:
 
 
 def cmd_sign(spec: Spec, args: argparse.Namespace) -> int:
+    from deploylog.log import actions
+
     role, name, decision = signature(args)
     view = actions.sign(spec, role, name, decision, args.time, args.notes)
     return recorded(f"{role} sign-off by {name}: {decision} (log digest {view.digest[:16]}…)", view)
 
 
 def cmd_incident(spec: Spec, args: argparse.Namespace) -> int:
+    from deploylog.log import actions
+
     view = actions.add_incident(spec, **{name: getattr(args, name) for name in INCIDENT_FIELDS})
     return recorded(f"incident recorded ({args.severity})", view)
 
 
 def cmd_attach(spec: Spec, args: argparse.Namespace) -> int:
+    from deploylog.log import actions
+
     for file in args.files:
         event = actions.attach(spec, file, args.kind)
         echo(f"deploylog: attached {event['path']} (sha256 {event['sha256']})")

@@ -5,23 +5,28 @@ from __future__ import annotations
 import argparse
 
 from deploylog.commands.common import Subparsers, add_command, echo
-from deploylog.log import actions, signing
 from deploylog.spec import Spec
 
 
 def cmd_render(spec: Spec, args: argparse.Namespace) -> int:
+    from deploylog.log import actions  # the renderers and Jinja2: only the commands that use them import them (start-up)
+
     for path in actions.render(spec).values():
         echo(f"deploylog: wrote {path}")
     return 0
 
 
 def cmd_status(spec: Spec, args: argparse.Namespace) -> int:
+    from deploylog.log import actions
+
     echo(actions.status_text(spec))
     return 0
 
 
 def verify_report(spec: Spec) -> tuple[list[str], bool]:
     """verify's lines (one per check, then the conclusion) and whether everything held."""
+    from deploylog.log import actions, signing
+
     checks = actions.verify(spec)
     return [c.line() for c in checks] + signing.conclusion(checks), all(c.ok for c in checks)
 

@@ -18,12 +18,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
-
-import psycopg
-from psycopg import sql
+from typing import TYPE_CHECKING, Any
 
 from deploylog.demo import sale_approval
+
+if TYPE_CHECKING:  # imported where used: start-up (pytest --co, the CLI) needs none of it
+    import psycopg
 
 MODULE = "payment_account_enhanced"
 ODOO_VERSIONS = (16, 17, 18, 19)
@@ -455,6 +455,8 @@ SEQUENCE_TABLES = (
 
 
 def _sync_sequences(conn: psycopg.Connection, tables: tuple[str, ...]) -> None:
+    from psycopg import sql
+
     for table in tables:
         conn.execute(
             sql.SQL("SELECT setval(pg_get_serial_sequence({t}, 'id'), coalesce((SELECT max(id) FROM {i}), 0) + 1, false)").format(
@@ -464,6 +466,9 @@ def _sync_sequences(conn: psycopg.Connection, tables: tuple[str, ...]) -> None:
 
 
 def create_database(admin_dsn: str, name: str) -> None:
+    import psycopg
+    from psycopg import sql
+
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0 ENCODING 'UTF8'").format(sql.Identifier(name)))
@@ -484,6 +489,8 @@ def populate(
     default <odoo>.0.1.0.8); with `sales`, Odoo 17's sale tables too and the example's sale_order_approval
     module at `sale_module_version` (schema_sale.sql)."""
     import datetime as dt
+
+    import psycopg
 
     if odoo not in ODOO_VERSIONS:
         raise ValueError(f"Odoo {odoo}: the generator builds {', '.join(map(str, ODOO_VERSIONS))}")

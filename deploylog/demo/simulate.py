@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import psycopg
+from typing import TYPE_CHECKING
 
 from deploylog.demo.generate import MODULE
+
+if TYPE_CHECKING:  # imported where used: start-up (pytest --co, the CLI) needs none of it
+    pass
 
 
 def upgrade_module(dsn: str, version: str, module: str = MODULE) -> None:
     """Record the module as upgraded, as Odoo's module loader does after a successful -u."""
+    import psycopg
+
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(
             """UPDATE ir_module_module SET latest_version = %s, state = 'installed',
@@ -19,6 +24,8 @@ def upgrade_module(dsn: str, version: str, module: str = MODULE) -> None:
 
 def record_module(dsn: str, module: str, state: str, version: str | None) -> None:
     """A module's row as Odoo leaves it (installed, marked to upgrade, ...), added when the database has none."""
+    import psycopg
+
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(
             """INSERT INTO ir_module_module (name, state, latest_version, create_date, write_date)

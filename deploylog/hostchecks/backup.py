@@ -22,9 +22,7 @@ import posixpath
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
-
-from testinfra.host import Host
+from typing import TYPE_CHECKING, Any
 
 from deploylog.errors import DeploylogError
 from deploylog.figures import Dump
@@ -32,6 +30,9 @@ from deploylog.hostchecks import dumpdir, hostio
 from deploylog.hostchecks.code import read_manifest
 from deploylog.result import CheckResult, failed, passed
 from deploylog.spec import Module, Spec
+
+if TYPE_CHECKING:  # imported where used: start-up (pytest --co, the CLI) needs none of it
+    from testinfra.host import Host
 
 STAMP = "%Y%m%d_%H%M%S"
 # Odoo's reconciliation tables: required in the dump wherever the database has them (with [reconciliation]'s).

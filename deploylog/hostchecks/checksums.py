@@ -31,9 +31,7 @@ import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import Any
-
-from testinfra.host import Host
+from typing import TYPE_CHECKING, Any
 
 from deploylog import odoo
 from deploylog.db import Snapshot, on_snapshot
@@ -42,6 +40,9 @@ from deploylog.hostchecks import hostio
 from deploylog.hostchecks.code import MANIFEST
 from deploylog.result import CheckResult, failed, not_applicable, verdict
 from deploylog.spec import Spec
+
+if TYPE_CHECKING:  # imported where used: start-up (pytest --co, the CLI) needs none of it
+    from testinfra.host import Host
 
 ITEM = "4.9"
 DEFAULT_EXCLUDE_PATTERNS = "*.pyc,*.pyo,i18n/*.pot,i18n_extra/*.pot,static/*,tests/*"

@@ -10,15 +10,15 @@ from __future__ import annotations
 import ast
 import posixpath
 from dataclasses import dataclass
-from typing import Any
-
-from lxml import etree
-from testinfra.backend.base import CommandResult
-from testinfra.host import Host
+from typing import TYPE_CHECKING, Any
 
 from deploylog.hostchecks import hostio
 from deploylog.result import CheckResult, errored, failed, passed, verdict
 from deploylog.spec import Spec
+
+if TYPE_CHECKING:  # imported where used: start-up (pytest --co, the CLI) needs none of it
+    from testinfra.backend.base import CommandResult
+    from testinfra.host import Host
 
 MANIFEST = "__manifest__.py"
 
@@ -283,6 +283,8 @@ def python_error(source: bytes, label: str) -> str | None:
 
 def xml_error(source: bytes, label: str) -> str | None:
     """file:line:message when the XML is not well-formed."""
+    from lxml import etree
+
     parser = etree.XMLParser(resolve_entities=False, no_network=True)
     try:
         etree.fromstring(source, parser)

@@ -19,11 +19,13 @@ import hashlib
 import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from testinfra.host import Host
+from typing import TYPE_CHECKING
 
 from deploylog.files import sha256_file
 from deploylog.hostchecks import hostio
+
+if TYPE_CHECKING:  # imported where used: start-up (pytest --co, the CLI) needs none of it
+    from testinfra.host import Host
 
 MANIFEST = "SHA256SUMS"
 

@@ -15,9 +15,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
-
-from testinfra.host import Host
+from typing import TYPE_CHECKING, Any
 
 from deploylog import odoo
 from deploylog.access import did_you_mean
@@ -25,6 +23,9 @@ from deploylog.db import Snapshot, on_snapshot
 from deploylog.hostchecks import hostio
 from deploylog.result import CheckResult, failed, not_applicable, passed
 from deploylog.spec import Guard, Spec
+
+if TYPE_CHECKING:  # imported where used: start-up (pytest --co, the CLI) needs none of it
+    from testinfra.host import Host
 
 GUARD_EXCEPTIONS = frozenset({"UserError", "ValidationError", "AccessError", "AccessDenied", "RedirectWarning"})
 GROUP_CALLS = frozenset({"has_group", "user_has_groups", "has_groups", "_has_group"})

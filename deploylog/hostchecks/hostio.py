@@ -16,16 +16,19 @@ import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-import testinfra
-from testinfra.backend.base import CommandResult
-from testinfra.host import Host
+from typing import TYPE_CHECKING
 
 from deploylog.files import sha256_file
+
+if TYPE_CHECKING:  # imported where used: start-up (pytest --co, the CLI) needs none of it
+    from testinfra.backend.base import CommandResult
+    from testinfra.host import Host
 
 
 def local_host() -> Host:
     """The local machine as a testinfra Host (what the `host` fixture is without --hosts)."""
+    import testinfra
+
     return testinfra.get_host("local://")
 
 

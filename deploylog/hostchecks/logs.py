@@ -21,13 +21,15 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-from testinfra.host import Host
 
 from deploylog.hostchecks import hostio
 from deploylog.result import CheckResult, failed, passed, verdict
 from deploylog.spec import Spec
+
+if TYPE_CHECKING:  # imported where used: start-up (pytest --co, the CLI) needs none of it
+    from testinfra.host import Host
 
 BLOCK = 1 << 20
 # Worker processes flush independently, so lines can be slightly out of order:

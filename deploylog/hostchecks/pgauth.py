@@ -17,10 +17,12 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from typing import TYPE_CHECKING
 
 from deploylog.errors import DeploylogError
+
+if TYPE_CHECKING:  # imported where used: start-up (pytest --co, the CLI) needs none of it
+    pass
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,8 @@ class Credentials:
 
 def split_password(conninfo: str) -> tuple[str, str | None]:
     """(conninfo without its password, the password or None)."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
     try:
         params = conninfo_to_dict(conninfo)
     except Exception as exc:  # psycopg.ProgrammingError: malformed conninfo

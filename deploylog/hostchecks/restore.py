@@ -16,12 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import TextIO
-
-import psycopg
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from testinfra.host import Host
+from typing import TYPE_CHECKING, TextIO
 
 from deploylog import baseline as baseline_mod
 from deploylog import db, fingerprint
@@ -30,8 +25,13 @@ from deploylog.hostchecks import backup, dump_plan, hostio, pgauth, watch
 from deploylog.progress import Progress
 from deploylog.spec import Spec
 
+if TYPE_CHECKING:  # imported where used: start-up (pytest --co, the CLI) needs none of it
+    from testinfra.host import Host
+
 
 def _admin_conninfo(spec: Spec, admin_dsn: str | None) -> str:
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
     dsn = admin_dsn or spec.database.restore_dsn or spec.database.dsn
     params = conninfo_to_dict(dsn)
     params.setdefault("dbname", spec.database.name)
@@ -41,6 +41,8 @@ def _admin_conninfo(spec: Spec, admin_dsn: str | None) -> str:
 
 
 def _compare(spec: Spec, scratch_conninfo: str, base: baseline_mod.Baseline) -> tuple[bool, list[str]]:
+    import psycopg
+
     snap = db.Snapshot(
         psycopg.connect(
             db.conninfo_for(
@@ -126,6 +128,10 @@ def verify_on_host(
     once; its password (if the dsn has one) never appears on its command line
     (pgauth). progress: where to show how far the restore is; None: nowhere.
     """
+    import psycopg
+    from psycopg import sql
+    from psycopg.conninfo import make_conninfo
+
     base = base or baseline_mod.load(spec)
     admin = _admin_conninfo(spec, admin_dsn)
     scratch = f"{spec.database.name[:30]}_deploylog_verify_{backup.stamp()}".lower()

@@ -16,12 +16,14 @@ import datetime as dt
 import posixpath
 import urllib.parse
 from dataclasses import dataclass, field
-
-from testinfra.host import Host
+from typing import TYPE_CHECKING
 
 from deploylog.hostchecks import hostio, logs
 from deploylog.result import CheckResult, failed, not_applicable, passed, verdict
 from deploylog.spec import Spec
+
+if TYPE_CHECKING:  # imported where used: start-up (pytest --co, the CLI) needs none of it
+    from testinfra.host import Host
 
 SYSTEMD_PROPS = ("ActiveState", "SubState", "MainPID", "ActiveEnterTimestamp", "InactiveEnterTimestamp", "ExecMainStartTimestamp")
 

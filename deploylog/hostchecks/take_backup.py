@@ -29,9 +29,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
-
-import psycopg
+from typing import TYPE_CHECKING, TextIO
 
 from deploylog import db
 from deploylog.errors import DeploylogError
@@ -39,6 +37,9 @@ from deploylog.files import sha256_file
 from deploylog.hostchecks import backup, dump_plan, dumpdir, pgauth, watch
 from deploylog.progress import Progress, human_bytes
 from deploylog.spec import Spec
+
+if TYPE_CHECKING:  # imported where used: start-up (pytest --co, the CLI) needs none of it
+    pass
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,8 @@ _HELD_LOCKS = """
 
 def _locked_tables(conninfo: str, candidates: list[str]) -> list[str]:
     """Which of the tables pg_dump waited for another session holds ACCESS EXCLUSIVE on now; [] when unknown."""
+    import psycopg
+
     try:
         with psycopg.connect(conninfo) as conn:
             held = [row[0] for row in conn.execute(_HELD_LOCKS).fetchall()]

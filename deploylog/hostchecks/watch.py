@@ -30,12 +30,13 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TypeVar
-
-import psycopg
-from psycopg.rows import TupleRow
+from typing import IO, TYPE_CHECKING, TypeVar
 
 from deploylog.progress import Progress
+
+if TYPE_CHECKING:  # imported where used: start-up (pytest --co, the CLI) needs none of it
+    import psycopg
+    from psycopg.rows import TupleRow
 
 POLL_S = 0.5  # how often a running tool's output is measured
 T = TypeVar("T")
@@ -72,6 +73,8 @@ _TABLES = r"""
 
 def estimate(conninfo: str) -> Estimate | None:
     """The database's size and its tables' estimated sizes; None when the database cannot tell (no estimate shown)."""
+    import psycopg
+
     try:
         with psycopg.connect(conninfo) as conn:
             row = conn.execute("SELECT pg_database_size(current_database())").fetchone()
@@ -207,6 +210,8 @@ class _ScratchReader:
         self.empty: int | None = None  # its size before pg_restore wrote anything
 
     def read(self) -> None:
+        import psycopg
+
         try:
             self.conn = self.conn or psycopg.connect(self.conninfo, autocommit=True)  # autocommit: fresh statistics each time
             row = self.conn.execute(_RESTORED).fetchone()

@@ -4,9 +4,8 @@ no script, no external reference), printable, rendered with Jinja2 (autoescape o
 from __future__ import annotations
 
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
 
 from deploylog import catalogue, figures
@@ -15,8 +14,13 @@ from deploylog.log.model import LogView
 from deploylog.log.records import ATTACHMENT_KINDS, ROLES, SEVERITIES, TEAM_ROLES
 from deploylog.log.rules import CRITICAL_FAILURE, OVERALL_STATUSES
 
+if TYPE_CHECKING:  # imported where used: start-up (pytest --co, the CLI) needs none of it
+    from jinja2 import Environment
+
 
 def _environment() -> Environment:
+    from jinja2 import Environment, PackageLoader
+
     env = Environment(
         loader=PackageLoader("deploylog.log", "templates"),
         autoescape=True,

@@ -12,19 +12,21 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import pytest
-import testinfra
-from testinfra.host import Host
 
-from deploylog import baseline as baseline_mod
 from deploylog import db, manual
-from deploylog.hostchecks import logs, service
 from deploylog.log import state as state_mod
 from deploylog.pytest_plugin import context, terminal, xdist
 from deploylog.result import MANUAL, NA, PASS, CheckResult
 from deploylog.spec import Check, Spec
+
+if TYPE_CHECKING:  # imported by the fixtures that use them: `pytest --co` needs none of them (start-up)
+    from testinfra.host import Host
+
+    from deploylog import baseline as baseline_mod
+    from deploylog.hostchecks import logs, service
 
 
 @pytest.fixture(scope="session")
@@ -48,12 +50,16 @@ def snapshot(spec: Spec, pytestconfig: pytest.Config) -> Iterator[db.Snapshot]:
 @pytest.fixture(scope="session")
 def stored_baseline(spec: Spec) -> baseline_mod.Baseline:
     """The digest-verified baseline written by phase 0 (no database needed)."""
+    from deploylog import baseline as baseline_mod
+
     return baseline_mod.load(spec)
 
 
 @pytest.fixture(scope="session")
 def baseline(stored_baseline: baseline_mod.Baseline, snapshot: db.Snapshot) -> baseline_mod.Baseline:
     """The stored baseline, refused unless it was taken on the database this run is connected to."""
+    from deploylog import baseline as baseline_mod
+
     baseline_mod.check_identity(stored_baseline, snapshot.identity())
     return stored_baseline
 
@@ -82,6 +88,8 @@ def all_hosts(pytestconfig: pytest.Config) -> list[Host]:
 
     For the items that read all hosts at once: phase 0 records the code HEAD of each.
     """
+    import testinfra
+
     option = pytestconfig.option
     names: list[str] = option.hosts.split(",") if getattr(option, "hosts", None) else ["local://"]
     hosts = testinfra.get_hosts(
@@ -148,10 +156,14 @@ def manual_result(spec: Spec, item: str, verdict: Callable[[CheckResult], CheckR
 @pytest.fixture(scope="module")
 def service_state(spec: Spec, host: Host) -> service.ServiceState:
     """The Odoo service as the host reports it (3.1-3.4 read the same observation)."""
+    from deploylog.hostchecks import service
+
     return service.read_state(spec, host)
 
 
 @pytest.fixture(scope="module")
 def log_scan(spec: Spec, stored_baseline: baseline_mod.Baseline, host: Host) -> logs.Scan:
     """One backwards scan of the Odoo log over the deployment window, shared by 6.1-6.3."""
+    from deploylog.hostchecks import logs
+
     return logs.scan_for(spec, stored_baseline.started_at, host)

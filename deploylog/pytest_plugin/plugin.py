@@ -15,7 +15,6 @@ import pytest
 
 from deploylog import catalogue
 from deploylog.errors import DeploylogError
-from deploylog.log import signing
 from deploylog.pytest_plugin import context, custom, integrations, options, outcome, reporter, xdist
 from deploylog.spec import Spec
 
@@ -104,6 +103,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if problem is not None:
         pytest.exit(f"deploylog: configuration error, nothing run or recorded: {problem}", int(pytest.ExitCode.USAGE_ERROR))
     if isinstance(loaded, Spec) and loaded.signing.enabled and loaded.signing.required and not context.is_worker(config):
+        from deploylog.log import signing  # the log's renderers come with it: only a signed run needs them (start-up)
+
         try:  # find out now, not after the run, that it cannot be signed
             signing.identity(loaded)
         except DeploylogError as exc:

@@ -16,7 +16,7 @@ import pytest
 
 from deploylog import checks, protect, runbook
 from deploylog.errors import DeploylogError
-from deploylog.log import actions, state
+from deploylog.log import state
 from deploylog.pytest_plugin import context, outcome, xdist
 from deploylog.redact import redact
 from deploylog.spec import Spec
@@ -78,6 +78,8 @@ class ExecutionLog:
 
     def write(self, exitstatus: int) -> None:
         """Append this run to the state and render the log; any failure ends in one line (NOT RECORDED, NOT RENDERED), exit 3."""
+        from deploylog.log import actions  # the renderers and Jinja2: only a run that writes the log needs them (start-up)
+
         try:
             spec = context.spec(self.config)
             target = actions.target(spec)

@@ -10,14 +10,14 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from lxml import etree
-from testinfra.backend.base import CommandResult
+from typing import TYPE_CHECKING, Any
 
 from deploylog.access import close_matches, did_you_mean
 from deploylog.errors import DeploylogError
 from deploylog.hostchecks import code, hostio
+
+if TYPE_CHECKING:  # imported where used: start-up (pytest --co, the CLI) needs none of it
+    from testinfra.backend.base import CommandResult
 
 MANIFEST = code.MANIFEST
 
@@ -181,6 +181,8 @@ def branch(repo: Path, ref: str, commit: str) -> str:
 
 def declared_groups(repo: Path, commit: str, module: str, directory: str) -> tuple[str, ...]:
     """The XML ids of the res.groups records the module's XML files declare at `commit` (parsed, never loaded)."""
+    from lxml import etree
+
     parser = etree.XMLParser(resolve_entities=False, no_network=True)
     found: list[str] = []
     for path in _files(repo, commit, f"{directory}/"):
