@@ -202,7 +202,9 @@ def test_phase0_deploy_post_healthy_is_go(example, sale_db):
     assert run.returncode == 0
     log = run.log()
     assert log["verdict"]["decision"] == "GO", log["verdict"]
-    assert log["items"]["4.1"]["message"] == f"{sale_approval.MODULE} installed at {sale_approval.NEW_VERSION}"
+    assert log["items"]["4.1"]["message"] == (
+        f"{sale_approval.MODULE} installed at {sale_approval.NEW_VERSION}; no module of the database left pending"
+    )
     assert log["items"]["5.1"]["title"] == "Confirmed sale orders" and log["items"]["5.1"]["message"].startswith("MATCH")
     assert log["items"]["4.20"]["origin"].startswith("test ") and log["items"]["4.10"]["origin"] == "deploy.toml [[checks]]"
     assert log["not_in_runbook"] == LEFT_OUT and not set(LEFT_OUT) & set(log["items"])

@@ -83,7 +83,13 @@ def test_service_over_ssh(remote, tmp_path):
     try:
         for manager in ("pidfile", "process"):
             spec = make_spec(
-                service={**server.service_config(), "manager": manager, "cache_dirs": [str(tmp_path / "gone")]},
+                # the full path: other tests' stand-in servers run on this machine too
+                service={
+                    **server.service_config(),
+                    "manager": manager,
+                    "process_name": str(server.script),
+                    "cache_dirs": [str(tmp_path / "gone")],
+                },
                 paths={"log_file": str(tmp_path / "odoo-server.log")},
             )
             state = service.read_state(spec, remote)

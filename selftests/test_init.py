@@ -294,26 +294,19 @@ def test_the_commented_examples_are_in_the_file_and_load_once_uncommented(workdi
     assert spec.waivers.file == str(workdir / "waivers.toml")
 
 
-def test_the_protected_sets_are_the_templates_four_in_the_contracts_form(workdir, demo_repo, odoo_db, monkeypatch):
-    monkeypatch.setattr(template, "SHIPPED", workdir / "none.toml")  # a checkout whose deploy.toml declares no [[protect]]
+def test_without_the_shipped_example_a_generic_protected_set_is_written_and_loads(workdir, demo_repo, odoo_db, monkeypatch):
+    monkeypatch.setattr(template, "SHIPPED", workdir / "none.toml")  # deploylog installed without its checkout
+    monkeypatch.setattr(template, "_approval", lambda: template.Section("approval", [], "", omitted=True))
     repo, before = demo_repo
     assert init(repo, before, odoo_db.dsn) == 0
     text = (workdir / "deploy.toml").read_text()
     start = text.index("# [[protect]]")
     block = "\n".join(line.removeprefix("# ") for line in text[start:].splitlines())  # up to the end of the file
     sets = tomllib.loads(block)["protect"]
-    assert [(s["name"], s["item"]) for s in sets] == [
-        ("payments", "5.1"),
-        ("posted_invoices", "5.2"),
-        ("reconciliation_lines", "5.3"),
-        ("reconciled_payments", "5.4"),
-    ]
+    assert [(s["name"], s["item"], s["table"]) for s in sets] == [("confirmed_orders", "5.1", "sale_order")]
     assert all(set(s) <= PROTECT_KEYS for s in sets)
-    assert sets[3]["counts"] == {"odoo_is_reconciled": "is_reconciled", "module_reconciliation_lines": "in_reconciliation"}
-    assert sets[2]["optional"] is False  # this database has the reconciliation tables
-    if "protect" in spec_mod.ARRAYS:  # once the engine reads [[protect]]: they load as written
-        (workdir / "deploy.toml").write_text(text[:start] + block)
-        assert len(spec_mod.load(workdir / "deploy.toml").protect) == 4
+    (workdir / "deploy.toml").write_text(text[:start] + block)
+    assert [p.name for p in spec_mod.load(workdir / "deploy.toml").protect] == ["confirmed_orders"]
 
 
 def test_the_shipped_examples_protected_sets_are_written_as_it_declares_them(workdir, demo_repo, odoo_db, monkeypatch):

@@ -52,7 +52,7 @@ class DatabaseFacts:
 
 def _settings(dsn: str, database: str) -> spec_mod.Spec:
     """The smallest Spec db.connect takes: the connection's settings, defaults for the rest."""
-    return spec_mod.build({"deployment": {"module": "-", "expected_version": "-"}, "database": {"name": database, "dsn": dsn}})
+    return spec_mod.build({"deployment": {"module": "init", "expected_version": "0"}, "database": {"name": database, "dsn": dsn}})
 
 
 def _relations(snap: db.Snapshot) -> dict[str, Relation]:
