@@ -794,6 +794,17 @@ def query_parameters(sql_text: str) -> list[str]:
     return names
 
 
+def _checked_params(key: str, params: dict[str, Any], spec: Spec) -> dict[str, str]:
+    """A [[checks]] / [[protect]] entry's params: none shadows the deployment's own values (returned), none is a table."""
+    values = spec.query_params
+    for name, value in params.items():
+        if name in values:
+            raise SpecError(f"{key}.params.{name}: shadows the deployment's own value %({name})s ({values[name]!r})")
+        if isinstance(value, dict):
+            raise SpecError(f"{key}.params.{name}: expected a string, number, boolean, date or list, got a table")
+    return values
+
+
 def _check_check(key: str, check: Check, spec: Spec) -> None:
     """One [[checks]] entry: an id of one's own, a known expectation, parameters the query can be given."""
     try:
@@ -811,12 +822,7 @@ def _check_check(key: str, check: Check, spec: Spec) -> None:
         raise SpecError(f"{key}.expect: {exc}") from None
     if expected.uses_baseline and entry.phase in ("P", "0"):
         raise SpecError(f"{key}.expect: {check.expect!r} compares with the baseline, which phase 0 records: use it in phases 1-7")
-    values = spec.query_params
-    for name, value in check.params.items():
-        if name in values:
-            raise SpecError(f"{key}.params.{name}: shadows the deployment's own value %({name})s ({values[name]!r})")
-        if isinstance(value, dict):
-            raise SpecError(f"{key}.params.{name}: expected a string, number, boolean, date or list, got a table")
+    values = _checked_params(key, check.params, spec)
     try:
         used = query_parameters(check.sql)
     except SpecError as exc:
@@ -880,12 +886,7 @@ def _check_sql(key: str, entry: Protect, spec: Spec) -> None:
             raise SpecError(f"{key}.counts.{name}: a count's name is [a-z][a-z0-9_]*")
         if not isinstance(expression, str) or not expression.strip():
             raise SpecError(f"{key}.counts.{name}: expected a boolean SQL expression (a string), got {expression!r}")
-    values = spec.query_params
-    for name, value in entry.params.items():
-        if name in values:
-            raise SpecError(f"{key}.params.{name}: shadows the deployment's own value %({name})s ({values[name]!r})")
-        if isinstance(value, dict):
-            raise SpecError(f"{key}.params.{name}: expected a string, number, boolean, date or list, got a table")
+    values = _checked_params(key, entry.params, spec)
     for part, text in entry.templates.items():
         try:
             found = [p.name for p in fragments.parse(text) if not isinstance(p, str)]

@@ -12,24 +12,25 @@ import tomllib
 from typing import Any
 
 
-def _value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)  # JSON string escapes are valid TOML basic strings
-    if isinstance(value, list):
-        return "[" + ", ".join(_value(v) for v in value) + "]"
-    if isinstance(value, dict):  # an inline table ([[checks]] params)
-        return "{" + ", ".join(f"{json.dumps(k)} = {_value(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+def value(item: Any) -> str:
+    """One TOML value: a scalar, a date, a list (or tuple) of them, an inline table."""
+    if isinstance(item, bool):
+        return "true" if item else "false"
+    if isinstance(item, (int, float)):
+        return repr(item)
+    if isinstance(item, str):
+        return json.dumps(item, ensure_ascii=False)  # JSON string escapes are valid TOML basic strings
+    if isinstance(item, list | tuple):
+        return "[" + ", ".join(value(v) for v in item) + "]"
+    if isinstance(item, dict):  # an inline table ([[checks]] params)
+        return "{" + ", ".join(f"{json.dumps(k)} = {value(v)}" for k, v in item.items()) + "}"
+    if isinstance(item, dt.date):
+        return item.isoformat()
+    raise TypeError(f"cannot write {type(item).__name__} to TOML")
 
 
 def _body(table: dict[str, Any]) -> list[str]:
-    return [f"{key} = {_value(value)}" for key, value in table.items()]
+    return [f"{key} = {value(item)}" for key, item in table.items()]
 
 
 def dumps(data: dict[str, Any]) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from deploylog import spec as spec_mod
+from deploylog import tomlwrite
 from deploylog.starter.code import CodeFacts
 from deploylog.starter.database import RECONCILIATION_TABLES, DatabaseFacts
 
@@ -33,19 +34,6 @@ SERVICE = spec_mod.Service()
 THRESHOLDS = spec_mod.Thresholds()  # a comment line the operator must read before the first run
 
 
-def toml_value(value: Any) -> str:
-    """A scalar or a list of scalars, as TOML (JSON string escapes are valid TOML basic strings)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    raise TypeError(f"cannot write {type(value).__name__} to deploy.toml")
-
-
 def _comment(text: str, indent: str = "") -> list[str]:
     return [f"{indent}# {line}".rstrip() for line in text.splitlines()] if text else []
 
@@ -59,12 +47,12 @@ class Entry:
 
     def lines(self) -> list[str]:
         out = _comment(self.note)
-        one_line = f"{self.key} = {toml_value(self.value)}"
+        one_line = f"{self.key} = {tomlwrite.value(self.value)}"
         if isinstance(self.value, list | tuple) and (len(one_line) > LINE or self.element_notes):
             out.append(f"{self.key} = [")
             for element in self.value:
                 trailing = self.element_notes.get(element, "")
-                out.append(f"    {toml_value(element)},{f'  # {trailing}' if trailing else ''}")
+                out.append(f"    {tomlwrite.value(element)},{f'  # {trailing}' if trailing else ''}")
             out.append("]")
         else:
             out.append(one_line)
@@ -418,7 +406,7 @@ def _inline(value: Any) -> str:
         return f'"""\n{value}"""'  # the newline after the opening quotes is not part of the string
     if isinstance(value, dict):
         return "{ " + ", ".join(f"{json.dumps(k)} = {_inline(v)}" for k, v in value.items()) + " }" if value else "{}"
-    return toml_value(value)
+    return tomlwrite.value(value)
 
 
 def shipped_sets(path: Path) -> list[dict[str, Any]]:
